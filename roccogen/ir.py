@@ -135,6 +135,7 @@ class Api:
     """A whole spec: the contract between readers and backends."""
 
     package: str  # Python package name of the generated code
+    class_name: str  # PascalCase stem: ``<class_name>Service``, ``<class_name>Client``
     title: str
     version: str
     description: str | None
