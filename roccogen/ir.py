@@ -118,7 +118,9 @@ class Model:
     """A named JSON Schema that becomes a pydantic model."""
 
     name: str  # PascalCase class name
-    schema_json: str  # canonical JSON (sorted keys); ``$ref``s point at ``#/components/schemas/<name>``
+    # ``json.dumps(schema, ensure_ascii=False)`` keeping the spec's key order (property order is
+    # field order); ``$ref``s point at ``#/components/schemas/<name>``.
+    schema_json: str
 
 
 @dataclass(frozen=True)

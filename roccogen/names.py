@@ -43,7 +43,9 @@ def snake(text: str) -> str:
 
 
 def pascal(text: str) -> str:
-    """``price-stream`` / ``price_stream`` → ``PriceStream``."""
+    """``price-stream`` / ``price_stream`` / ``NOT_FOUND`` → ``PriceStream`` / ``NotFound``."""
+    if not any(ch.islower() for ch in text):
+        text = text.lower()
     out = "".join(w[:1].upper() + w[1:] for w in _words(text))
     if out and out[0].isdigit():
         out = "N" + out
