@@ -49,6 +49,9 @@ class Event:
     model: str | None
     role: EventRole = "data"
     description: str | None = None
+    # Terminal events only: the exact ``data`` that marks the end of the stream (``[DONE]``), for
+    # dialects whose terminal event is an unnamed sentinel rather than a named event.
+    sentinel: str | None = None
 
 
 @dataclass(frozen=True)
