@@ -26,6 +26,10 @@ STREAM_MEMBERS = frozenset(
 UNNAMED_EVENT = "message"
 
 
+def _article(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+
 def duration_ms(text: str) -> int:
     """``15s`` → 15000 (the text was validated by the schema)."""
     match = _DURATION.match(text)
@@ -319,12 +323,12 @@ class _NativeReader:
         enum = raw.get("enum")
         for i, value in enumerate(enum or []):
             if not fits(value):
-                self.error("RG004", f"enum value {value!r} is not a {kind}", f"{pointer}/enum/{i}")
+                self.error("RG004", f"enum value {value!r} is not {_article(kind)}", f"{pointer}/enum/{i}")
         has_default = "default" in raw
         default = raw.get("default")
         if has_default:
             if not fits(default):
-                self.error("RG004", f"default {default!r} is not a {kind}", pointer + "/default")
+                self.error("RG004", f"default {default!r} is not {_article(kind)}", pointer + "/default")
             elif enum is not None and default not in enum:
                 self.error("RG004", f"default {default!r} is not one of the enum values", pointer + "/default")
             if location == "path":

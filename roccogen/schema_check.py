@@ -72,28 +72,28 @@ class _Checker:
         out: list[Diagnostic] = []
         if "const" in schema and value != schema["const"]:
             return [self._err("RG004", f"{what} must be {json.dumps(schema['const'])}", pointer)]
+        if schema.get("x-roccogen-code") == "RG014" and not (
+            isinstance(value, str) and re.search(schema["pattern"], value)
+        ):
+            return [self._err("RG014", f"{what}: malformed duration {value!r} (use e.g. 500ms, 15s, 5m, 1h)", pointer)]
         if "enum" in schema and value not in schema["enum"]:
             choices = ", ".join(str(c) for c in schema["enum"])
             hint = did_you_mean(str(value), [str(c) for c in schema["enum"]])
-            return [self._err("RG004", f"{what} must be one of: {choices}; got {value!r}{hint}", pointer)]
+            code = schema.get("x-roccogen-code", "RG004")
+            return [self._err(code, f"{what} must be one of: {choices}; got {value!r}{hint}", pointer)]
         expected = schema.get("type")
         if expected is not None:
             ok = isinstance(value, _TYPES[expected]) and not (
                 expected in ("integer", "number") and isinstance(value, bool)
             )
             if not ok:
-                article = "an" if expected[0] in "aeiou" else "a"
                 noun = "mapping" if expected == "object" else "list" if expected == "array" else expected
+                article = "an" if noun[0] in "aeiou" else "a"
                 return [
                     self._err("RG004", f"{what} must be {article} {noun}, not {_type_name(value)}", pointer)
                 ]
         if isinstance(value, str) and "pattern" in schema and not re.search(schema["pattern"], value):
-            code = schema.get("x-roccogen-code", "RG004")
-            if code == "RG014":
-                message = f"{what}: malformed duration {value!r} (use e.g. 500ms, 15s, 5m, 1h)"
-            else:
-                message = f"{what} {value!r} does not match {schema['pattern']}"
-            out.append(self._err(code, message, pointer))
+            out.append(self._err("RG004", f"{what} {value!r} does not match {schema['pattern']}", pointer))
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if "minimum" in schema and value < schema["minimum"]:
                 out.append(self._err("RG004", f"{what} must be at least {schema['minimum']}", pointer))

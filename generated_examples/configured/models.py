@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, RootModel
 from typing import Annotated
+
+from pydantic import BaseModel, Field, RootModel
 
 
 class PriceUpdate(BaseModel):

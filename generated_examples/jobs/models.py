@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
 from enum import StrEnum
 from typing import Annotated
+
+from pydantic import BaseModel, Field
 
 
 class JobError(BaseModel):
