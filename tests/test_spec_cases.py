@@ -37,3 +37,11 @@ def test_every_diagnostic_has_position_and_code():
         result = build_spec(case / "spec.yaml")
         for d in result.diagnostics:
             assert d.line >= 1 and d.column >= 1 and d.code.startswith("RG"), d
+
+
+def test_every_code_is_documented():
+    from roccogen.diagnostics import CODES
+
+    doc = (Path(__file__).parent.parent / "docs" / "diagnostics.md").read_text(encoding="utf-8")
+    for code, meaning in CODES.items():
+        assert f"| {code} | {meaning} |" in doc, f"docs/diagnostics.md lacks {code}"
