@@ -1,0 +1,209 @@
+"""The typed request and event-stream bases of a generated server, and endpoint descriptions.
+
+Copied verbatim into every generated package; imports only the standard library, starlette,
+pydantic and its sibling ``_server_sse``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel
+from starlette.requests import Request
+
+from ._server_sse import (
+    AccessRule,
+    EventKind,
+    Identity,
+    SseFieldError,
+    StreamClosed,
+    check_field,
+    encode_comment,
+)
+
+ParamsT = TypeVar("ParamsT", bound=BaseModel)
+BodyT = TypeVar("BodyT")
+
+
+class StreamRequest(Generic[ParamsT, BodyT]):
+    """What a handler receives besides its stream: validated params, body and identity."""
+
+    __slots__ = ("_last_event_id", "body", "http", "identity", "params")
+
+    def __init__(
+        self,
+        http: Request,
+        params: ParamsT,
+        body: BodyT,
+        identity: Identity | None,
+        last_event_id: str | None,
+    ) -> None:
+        self.http = http
+        self.params = params
+        self.body = body
+        self.identity = identity
+        self._last_event_id = last_event_id
+
+
+class EventStream:
+    """The push side of one SSE response; generated subclasses add one typed method per event.
+
+    Frames queue in memory and are written by the response task, many per write; ``send`` waits
+    only when more than ``max_buffer_bytes`` are queued (the client is slower than the handler).
+    """
+
+    KINDS: ClassVar[tuple[EventKind, ...]] = ()
+    _by_key: ClassVar[dict[str, EventKind]] = {}
+    _by_name: ClassVar[dict[str, EventKind]] = {}
+
+    __slots__ = (
+        "_buffered",
+        "_chunks",
+        "_closed",
+        "_done",
+        "_drained",
+        "_max_buffer",
+        "_max_id",
+        "_open_requested",
+        "_retry_line",
+        "_wakeup",
+        "events",
+    )  # fmt: skip
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._by_key = {}
+        cls._by_name = {}
+        for kind in cls.KINDS:
+            cls._by_key[kind.key] = kind
+            if kind.named and kind.role == "data":
+                cls._by_name[kind.name] = kind
+
+    def __init__(self, *, retry_ms: int | None, max_buffer: int, max_id_bytes: int) -> None:
+        self._chunks: list[bytes] = []
+        self._buffered = 0
+        self._wakeup = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._done = asyncio.Event()
+        self._closed = False
+        self._open_requested = False
+        self._retry_line = b"retry: %d\n" % retry_ms if retry_ms is not None else b""
+        self._max_buffer = max_buffer
+        self._max_id = max_id_bytes
+        self.events = 0
+
+    @property
+    def done(self) -> asyncio.Event:
+        """Set when the client goes away, the stream ended, or the server is shutting down."""
+        return self._done
+
+    @property
+    def closed(self) -> bool:
+        """True once no more frames are accepted."""
+        return self._closed
+
+    async def open(self) -> None:
+        """Send the response headers now, before the first event (ends the 'error → status' phase)."""
+        if self._closed:
+            raise StreamClosed("the stream is closed")
+        self._open_requested = True
+        self._wakeup.set()
+
+    async def send_comment(self, text: str) -> None:
+        """A comment frame (``: text``); CR, LF and NUL are refused."""
+        await self._push(encode_comment(text))
+
+    def _head(self, id: str | None, retry: int | None) -> bytes:
+        head = b""
+        if retry is not None:
+            if isinstance(retry, bool) or not isinstance(retry, int) or retry < 0:
+                raise ValueError(f"retry must be a non-negative int of milliseconds: {retry!r}")
+            head = b"retry: %d\n" % retry
+        elif self._retry_line:
+            head = self._retry_line
+        self._retry_line = b""
+        if id is not None:
+            raw = check_field("id", id)
+            if len(raw) > self._max_id:
+                raise SseFieldError(f"SSE id longer than {self._max_id} bytes")
+            head += b"id: " + raw + b"\n"
+        return head
+
+    async def _emit(self, key: str, data: object, id: str | None, retry: int | None) -> None:
+        if self._closed:
+            raise StreamClosed("the stream is closed")
+        kind = self._by_key[key]
+        head = (
+            self._head(id, retry)
+            if (id is not None or retry is not None or self._retry_line)
+            else b""
+        )
+        frame = kind.encode(data, head)
+        self.events += 1
+        await self._push(frame)
+
+    async def _emit_final(self, key: str, data: object, id: str | None, retry: int | None) -> None:
+        await self._emit(key, data, id, retry)
+        self._close()
+
+    async def _emit_named(self, name: str, data: object, id: str | None, retry: int | None) -> None:
+        check_field("event name", name)
+        kind = self._by_name.get(name)
+        if kind is None:
+            raise ValueError(f"event {name!r} is not a declared data event of this stream")
+        await self._emit(kind.key, data, id, retry)
+
+    async def _push(self, frame: bytes) -> None:
+        if self._closed:
+            raise StreamClosed("the stream is closed")
+        self._chunks.append(frame)
+        self._buffered += len(frame)
+        self._wakeup.set()
+        if self._buffered > self._max_buffer:
+            self._drained.clear()
+            await self._drained.wait()
+            if self._closed and self._chunks:
+                raise StreamClosed("the stream closed before the frame was written")
+
+    def _close(self) -> None:
+        self._closed = True
+        self._done.set()
+        self._drained.set()
+        self._wakeup.set()
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """Where one parameter comes from: ``field`` of the params model, ``key`` in the request."""
+
+    name: str
+    location: str
+    field: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Everything the runtime needs about one stream endpoint (built by generated code)."""
+
+    name: str
+    handler: str
+    method: str
+    path: str
+    params_model: type[BaseModel]
+    params: tuple[ParamSpec, ...]
+    body_model: type[BaseModel] | None
+    body_required: bool
+    request_class: type[StreamRequest[Any, Any]]
+    stream_class: type[EventStream]
+    keepalive: float | None
+    resumable: bool
+    retry_ms: int | None
+    auth: AccessRule | None
+    error_event: str | None
+
+
+Handler = Callable[[Any, Any], Awaitable[None]]
