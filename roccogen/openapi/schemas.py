@@ -1,0 +1,200 @@
+"""OpenAPI schemas → IR models: names, ``$ref`` rewriting, hoisting, OpenAPI 3.0 normalisation.
+
+Only schemas the streams reach become models (a 1,400-schema document generates what its streams
+use). Component names become PascalCase class names; every ``$ref`` in a model is rewritten to
+``#/components/schemas/<Class>``; a ``$ref`` to anything else (a nested pointer, another file) is
+hoisted into a model of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from roccogen.diagnostics import Diagnostic
+from roccogen.ir import Model
+from roccogen.names import RESERVED, is_identifier, pascal
+from roccogen.openapi.refs import Loc, Resolver, unescape
+
+COMPONENTS = "/components/schemas/"
+PREFIX = "#/components/schemas/"
+# Keywords whose values are data, not schemas: a "$ref" key inside them is not a reference.
+_DATA_KEYWORDS = frozenset({"enum", "const", "default", "example", "examples", "x-examples"})
+_MAP_KEYWORDS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
+
+
+def class_name(raw: str) -> str:
+    """A schema name as a class name: kept when it already is one, else PascalCase."""
+    name = raw if is_identifier(raw) and raw[0].isupper() else pascal(raw)
+    if not name or not is_identifier(name):
+        name = "Model" + name if name else "Model"
+    if name in RESERVED:
+        name += "Model"
+    return name
+
+
+class SchemaRegistry:
+    """Assigns model names to schema locations and turns the reached ones into IR models."""
+
+    def __init__(self, resolver: Resolver, diags: list[Diagnostic], openapi_30: bool) -> None:
+        self.resolver = resolver
+        self.diags = diags
+        self.openapi_30 = openapi_30
+        self.root = resolver.root
+        self.by_loc: dict[tuple[str, str], str] = {}
+        self.taken: set[str] = set()
+        self._pending: list[tuple[str, Loc]] = []
+        self._done: dict[str, str] = {}
+        self._renamed: dict[str, tuple[str, str]] = {}  # class → (original, pointer) when renamed
+        self._component_names()
+
+    def _component_names(self) -> None:
+        components = self.root.data.get("components") if isinstance(self.root.data, dict) else None
+        schemas = components.get("schemas") if isinstance(components, dict) else None
+        if not isinstance(schemas, dict):
+            return
+        wanted: dict[str, list[str]] = {}
+        for raw in schemas:
+            wanted.setdefault(class_name(raw), []).append(raw)
+        # An exact name keeps its name; the others of a colliding group get a number.
+        for name, raws in wanted.items():
+            raws.sort(key=lambda r: (r != name, r))
+            for i, raw in enumerate(raws):
+                final = name if i == 0 else self._unique(name)
+                self.taken.add(final)
+                self.by_loc[(self.root.path, COMPONENTS.rstrip("/") + "/" + raw.replace("~", "~0").replace("/", "~1"))] = final
+                if i:
+                    self._renamed[final] = (raw, raws[0])
+
+    def _unique(self, base: str) -> str:
+        if base not in self.taken:
+            return base
+        i = 2
+        while f"{base}{i}" in self.taken:
+            i += 1
+        return f"{base}{i}"
+
+    def reserve(self, name: str) -> str:
+        """A fresh model name starting with ``name``."""
+        final = self._unique(class_name(name))
+        self.taken.add(final)
+        return final
+
+    def rename(self, old: str, new: str) -> None:
+        """Rename a model (before :meth:`models` runs)."""
+        for key, value in list(self.by_loc.items()):
+            if value == old:
+                self.by_loc[key] = new
+        self._pending = [(new if n == old else n, loc) for n, loc in self._pending]
+        self.taken.add(new)
+
+    # -- references to models -----------------------------------------------------------------
+    def name_for_target(self, target: Loc) -> str:
+        """The model name of the schema at ``target`` (hoisting it when it is not a component)."""
+        name = self.by_loc.get(target.key)
+        if name is None:
+            tokens = [unescape(t) for t in target.pointer.split("/")[1:]]
+            base = tokens[-1] if tokens else target.doc.path.rsplit("/", 1)[-1].split(".")[0]
+            if tokens and base.isdigit() and len(tokens) > 1:
+                base = tokens[-2] + base
+            name = self.reserve(base)
+            self.by_loc[target.key] = name
+        if name not in self._done and all(n != name for n, _ in self._pending):
+            self._pending.append((name, target))
+        return name
+
+    def model_ref(self, loc: Loc) -> str | None:
+        """The model for a ``{$ref: ...}`` schema, or None when the reference is broken."""
+        target = self.resolver.target(loc.node["$ref"], loc.child("$ref"))
+        if target is None:
+            return None
+        # A component that is itself only a $ref to another component names the same model.
+        return self.name_for_target(target)
+
+    def model_for(self, loc: Loc, suggested: str) -> str | None:
+        """The model for a schema: its ``$ref`` target, or a new model named after ``suggested``."""
+        if isinstance(loc.node, dict) and isinstance(loc.node.get("$ref"), str) and len(loc.node) == 1:
+            return self.model_ref(loc)
+        name = self.by_loc.get(loc.key)
+        if name is None:
+            name = self.reserve(suggested)
+            self.by_loc[loc.key] = name
+            self._pending.append((name, loc))
+        return name
+
+    # -- conversion ----------------------------------------------------------------------------
+    def models(self) -> list[Model]:
+        """Every reached schema as an IR model (reaching further models while converting)."""
+        while self._pending:
+            name, loc = self._pending.pop()
+            if name in self._done:
+                continue
+            self._done[name] = ""
+            converted = self._convert(loc.node, loc)
+            self._done[name] = json.dumps(converted, ensure_ascii=False)
+        return [Model(name, text) for name, text in sorted(self._done.items())]
+
+    def renamed_note(self, name: str) -> tuple[str, str] | None:
+        """``(original, kept)`` when ``name`` was numbered to avoid a collision."""
+        return self._renamed.get(name)
+
+    def _ref(self, ref: str, at: Loc) -> str:
+        target = self.resolver.target(ref, at)
+        if target is None:
+            return ref
+        return PREFIX + self.name_for_target(target)
+
+    def _convert(self, node: Any, loc: Loc) -> Any:
+        if isinstance(node, list):
+            return [self._convert(v, loc.child(i)) for i, v in enumerate(node)]
+        if not isinstance(node, dict):
+            return node
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            child = loc.child(key)
+            if key == "$ref" and isinstance(value, str):
+                out[key] = self._ref(value, child)
+            elif key in _DATA_KEYWORDS or key.startswith("x-"):
+                out[key] = value
+            elif key in _MAP_KEYWORDS and isinstance(value, dict):
+                out[key] = {k: self._convert(v, child.child(k)) for k, v in value.items()}
+            elif key == "discriminator" and isinstance(value, dict):
+                out[key] = self._discriminator(value, child)
+            else:
+                out[key] = self._convert(value, child)
+        if self.openapi_30:
+            out = _from_openapi_30(out)
+        return out
+
+    def _discriminator(self, value: dict[str, Any], loc: Loc) -> dict[str, Any]:
+        out = dict(value)
+        mapping = value.get("mapping")
+        if isinstance(mapping, dict):
+            fixed: dict[str, Any] = {}
+            for key, ref in mapping.items():
+                if isinstance(ref, str) and "#" not in ref and "/" not in ref and "." not in ref:
+                    ref = PREFIX + ref  # OpenAPI allows a bare schema name here
+                fixed[key] = self._ref(ref, loc.child("mapping", key)) if isinstance(ref, str) else ref
+            out["mapping"] = fixed
+        return out
+
+
+def _from_openapi_30(schema: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI 3.0 schema dialect → JSON Schema 2020-12 (``nullable``, boolean exclusive bounds)."""
+    out = dict(schema)
+    for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+        flag = out.get(exclusive)
+        if isinstance(flag, bool):
+            del out[exclusive]
+            if flag and bound in out:
+                out[exclusive] = out.pop(bound)
+    if out.pop("nullable", False) is True:
+        kind = out.get("type")
+        if isinstance(kind, str):
+            out["type"] = [kind, "null"]
+            if isinstance(out.get("enum"), list) and None not in out["enum"]:
+                out["enum"] = [*out["enum"], None]
+        elif kind is None:
+            meta: dict[str, Any] = {k: out.pop(k) for k in ("description", "title", "default") if k in out}
+            out = {**meta, "anyOf": [out, {"type": "null"}]}
+    return out
