@@ -199,11 +199,11 @@ class EventReader:
                 self.warn(odd, "RG039", "this oneOf member has fields besides event/data/id/retry, which an SSE event cannot carry; they are ignored")
             else:
                 self.warn(loc, "RG039", "`itemSchema` describes fields besides event/data/id/retry, which an SSE event cannot carry; read as the JSON `data` of unnamed events")
-                model = self.registry.model_for(loc, stream_class + "Event")
+                model = self.registry.model_for(loc, stream_class + "Data")
                 found.events.append(FoundEvent(UNNAMED_EVENT, False, model, "data", None, loc))
                 return
         if not item_schema and not (all(envelope) and all("data" in s.props for _, s in branches)):
-            model = self.registry.model_for(loc, stream_class + "Event")
+            model = self.registry.model_for(loc, stream_class + "Data")
             found.events.append(FoundEvent(UNNAMED_EVENT, False, model, "data", None, loc))
             return
         found.has_ids = "id" in base.props or all("id" in s.props for _, s in branches)

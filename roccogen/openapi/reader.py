@@ -201,7 +201,7 @@ class _OpenApiReader:
         name = op_id if isinstance(op_id, str) and op_id.strip() else snake(f"{method} {path}") or "stream"
         klass = node.get(n.X_CLASS_NAME)
         stream_class = klass if isinstance(klass, str) else n.stream_class_name(name) or "Stream"
-        body = self._body(op, stream_class)
+        body = self._body(op, stream_class, f"{method} {path}")
         if body is False:
             return None
         found = self.events.read(media, op, stream_class)
@@ -216,7 +216,7 @@ class _OpenApiReader:
         auth, schemes = self.parts.auth(op, self.root)
         return _Draft(name, method, path, op, found, params, body if isinstance(body, Body) else None, auth, self.parts.errors(op), bool(resumable), schemes)
 
-    def _body(self, op: Loc, stream_class: str) -> Body | None | bool:
+    def _body(self, op: Loc, stream_class: str, label: str) -> Body | None | bool:
         if "requestBody" not in op.node:
             return None
         body = self.resolver.deref(op.child("requestBody"))
@@ -227,14 +227,14 @@ class _OpenApiReader:
         json_types = [t for t in types if t.split(";")[0].strip() == "application/json" or t.split(";")[0].strip().endswith("+json")]
         if not json_types:
             if any(is_event_stream(t) for t in types):
-                self.warn(content, "RG039", "the request body is an event stream (client → server), which roccogen does not generate; this operation was skipped")
+                self.warn(content, "RG039", f"{label}: the request body is an event stream (client → server), which roccogen does not generate; this operation was skipped")
             else:
-                self.warn(content, "RG039", f"the request body is {', '.join(types) or 'empty'}; roccogen generates JSON request bodies only, so this stream was skipped")
+                self.warn(content, "RG039", f"{label}: the request body is {', '.join(types) or 'empty'}; roccogen generates JSON request bodies only, so this stream was skipped")
             return False
         schema = content.child(json_types[0], "schema")
         if schema.node is None:
             schema = Loc({}, schema.doc, schema.pointer)
-        model = self.registry.model_for(schema, stream_class + "Request")
+        model = self.registry.model_for(schema, stream_class + "Body")
         if model is None:
             return False
         description = body.node.get("description")

@@ -9,6 +9,7 @@ hoisted into a model of its own.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from roccogen.diagnostics import Diagnostic
@@ -17,6 +18,7 @@ from roccogen.names import RESERVED, is_identifier, pascal
 from roccogen.openapi.refs import Loc, Resolver, unescape
 
 COMPONENTS = "/components/schemas/"
+_PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 PREFIX = "#/components/schemas/"
 # Keywords whose values are data, not schemas: a "$ref" key inside them is not a reference.
 _DATA_KEYWORDS = frozenset({"enum", "const", "default", "example", "examples", "x-examples"})
@@ -25,7 +27,8 @@ _MAP_KEYWORDS = frozenset({"properties", "patternProperties", "$defs", "definiti
 
 def class_name(raw: str) -> str:
     """A schema name as a class name: kept when it already is one, else PascalCase."""
-    name = raw if is_identifier(raw) and raw[0].isupper() else pascal(raw)
+    # Underscores would be dropped by the model generator, so only plain PascalCase is kept.
+    name = raw if _PASCAL.match(raw) and is_identifier(raw) else pascal(raw)
     if not name or not is_identifier(name):
         name = "Model" + name if name else "Model"
     if name in RESERVED:
