@@ -66,10 +66,20 @@ def load_generated(spec: str, out_dir: Path) -> ModuleType:
 
 
 @cache
-def generated(spec: str, module: str = "client") -> ModuleType:
-    """A module of the package generated from ``specs/<spec>``, built once per test session."""
+def _generated_modules(spec: str) -> dict[str, ModuleType]:
     out = Path(tempfile.mkdtemp(prefix="roccogen-client-"))
-    return submodule(load_generated(spec, out), module)
+    package = load_generated(spec, out)
+    names = ("client", "models", "_client_runtime", "server")
+    return {name: submodule(package, name) for name in names}
+
+
+def generated(spec: str, module: str = "client") -> ModuleType:
+    """A module of the package generated from ``specs/<spec>``, built once per test session.
+
+    The modules are kept together, so classes compare equal across them even after another test
+    imported a package of the same name from elsewhere.
+    """
+    return _generated_modules(spec)[module]
 
 
 def submodule(package: ModuleType, name: str) -> ModuleType:
