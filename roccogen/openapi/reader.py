@@ -323,6 +323,7 @@ class _OpenApiReader:
     def _settle_model_names(self, api: Api) -> Api:
         """Rename models whose names the generated code needs for something else."""
         claimed: set[str] = {f"{api.class_name}Service", f"{api.class_name}Client", f"Async{api.class_name}Client"}
+        claimed |= _backend_names()
         bodies = {s.body.model for s in api.streams if s.body is not None}
         for stream in api.streams:
             claimed |= {stream.class_name + suffix for suffix in ("Request", "Stream", "Event", "Events")}
@@ -365,3 +366,12 @@ class _OpenApiReader:
             for s in api.streams
         ]
         return replace(api, models=tuple(sorted(models, key=lambda m: m.name)), streams=tuple(streams))
+
+
+def _backend_names() -> set[str]:
+    """Top-level names the generated modules import, which a model must not shadow."""
+    try:
+        from roccogen.backends import client
+    except ImportError:  # pragma: no cover - the backend is always installed
+        return set()
+    return set(getattr(client, "REEXPORTS", ()))
