@@ -34,6 +34,15 @@ def is_event_stream(media_type: str) -> bool:
     return media_type.split(";", 1)[0].strip().lower() == "text/event-stream"
 
 
+def looks_like_openapi(data: Any) -> bool:
+    """True for an OpenAPI document, a Swagger 2 document or an OpenAPI fragment (for routing)."""
+    if not isinstance(data, dict) or "roccogen" in data:
+        return False
+    return any(key in data for key in ("openapi", "swagger", "itemSchema")) or (
+        "content" in data and "streams" not in data
+    )
+
+
 def read_openapi(doc: SourceDocument, default_package: str | None = None) -> tuple[Api | None, list[Diagnostic]]:
     """Read an OpenAPI document into the IR; every problem comes back as a diagnostic."""
     package = default_package or snake(Path(doc.path).name.split(".", 1)[0]) or "api"
@@ -288,15 +297,16 @@ class _OpenApiReader:
                 auth=draft.auth,
                 errors=tuple(draft.errors),
             ))
-        return _NativeReader._qualify_event_classes(out)  # one rule for both formats
+        return _separate_event_classes(_NativeReader._qualify_event_classes(out))  # native's rule first
 
     def _events(self, found: FoundStream, op: Loc) -> tuple[tuple[Event, ...], Event | None, Event | None]:
         data: list[Event] = []
         terminal: Event | None = None
         error: Event | None = None
         taken: set[str] = set()
+        classes: set[str] = set()
         for fe in sorted(found.events, key=lambda e: ({"data": 0, "terminal": 1, "error": 2}[e.role], e.name)):
-            event = self._event(fe, taken)
+            event = self._event(fe, taken, classes)
             if fe.role == "terminal":
                 terminal = event
             elif fe.role == "error":
@@ -305,7 +315,7 @@ class _OpenApiReader:
                 data.append(event)
         return tuple(data), terminal, error
 
-    def _event(self, fe: FoundEvent, taken: set[str]) -> Event:
+    def _event(self, fe: FoundEvent, taken: set[str], classes: set[str]) -> Event:
         base = n.sentinel_base(fe.sentinel) if fe.sentinel is not None else fe.name
         py = fe.ext.get(n.X_PY_NAME)
         py = py if isinstance(py, str) else n.event_py_name(base) or "event"
@@ -318,6 +328,12 @@ class _OpenApiReader:
         taken.add(py)
         klass = fe.ext.get(n.X_CLASS_NAME)
         klass = klass if isinstance(klass, str) else n.event_class_name(base)
+        if klass in classes:
+            stem, i = klass.removesuffix("Event"), 2
+            while f"{stem}{i}Event" in classes:
+                i += 1
+            klass = f"{stem}{i}Event"
+        classes.add(klass)
         return Event(fe.name, fe.named, py, klass, fe.model, fe.role, fe.description, fe.sentinel)  # type: ignore[arg-type]
 
     def _settle_model_names(self, api: Api) -> Api:
@@ -366,6 +382,32 @@ class _OpenApiReader:
             for s in api.streams
         ]
         return replace(api, models=tuple(sorted(models, key=lambda m: m.name)), streams=tuple(streams))
+
+
+def _separate_event_classes(streams: list[StreamEndpoint]) -> list[StreamEndpoint]:
+    """Different events that still share a class name across streams get the stream's prefix."""
+    shapes: dict[str, set[tuple[str, str | None, str, str | None]]] = {}
+    for stream in streams:
+        for event in stream.all_events:
+            shapes.setdefault(event.class_name, set()).add((event.name, event.model, event.role, event.sentinel))
+    shared = {name for name, variants in shapes.items() if len(variants) > 1}
+    if not shared:
+        return streams
+
+    def fix(stream: StreamEndpoint, event: Event | None) -> Event | None:
+        if event is None or event.class_name not in shared:
+            return event
+        return replace(event, class_name=stream.class_name + event.class_name)
+
+    return [
+        replace(
+            s,
+            events=tuple(e for e in (fix(s, e) for e in s.events) if e is not None),
+            terminal=fix(s, s.terminal),
+            error=fix(s, s.error),
+        )
+        for s in streams
+    ]
 
 
 def _backend_names() -> set[str]:

@@ -66,6 +66,9 @@ class Resolver:
         path = (Path(base.path).parent / unquote(file)).resolve()
         key = str(path)
         if key not in self._docs:
+            if not path.is_file():
+                self._docs[key] = None  # reported as RG036 where the $ref is
+                return None
             doc, problems = load_source(path, str(Path(base.path).parent / unquote(file)))
             self.diags.extend(problems)
             self._docs[key] = doc
@@ -79,7 +82,7 @@ class Resolver:
             return None
         doc = self._document(at.doc, file) if file else at.doc
         if doc is None:
-            self.error(at, "RG036", f"$ref {ref!r}: the file {file!r} cannot be read")
+            self.error(at, "RG036", f"$ref {ref!r}: the file {file!r} does not exist or is not valid YAML/JSON")
             return None
         if fragment and not fragment.startswith("/"):
             self.error(at, "RG036", f"$ref {ref!r}: only JSON-pointer fragments ('#/...') are supported")
