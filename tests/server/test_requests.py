@@ -46,7 +46,7 @@ class Kitchen(kitchen.KitchenService):
             "x_tenant": request.x_tenant,
             "last_event_id": request.last_event_id,
         }
-        await stream.note(json.dumps(values))
+        await stream.note(json.dumps(values), id="0")
 
     async def secure(self, request: Any, stream: Any) -> None:
         await stream.send(Tick(n=1, text=request.identity.id))

@@ -178,10 +178,10 @@ def test_ids_retry_last_event_id_and_the_terminal_event() -> None:
         start = int(request.last_event_id or 0)
         for step in range(start + 1, start + 3):
             await stream.progress(Progress(step=step, total=9), id=str(step))
-        await stream.log("line")
+        await stream.log("line", id="line")
         await stream.done_event(JobResult(status="succeeded"), id="end")
         try:
-            await stream.log("too late")
+            await stream.log("too late", id="late")
         except jobs.StreamClosed:
             after_terminal.append("closed")
 
@@ -192,7 +192,7 @@ def test_ids_retry_last_event_id_and_the_terminal_event() -> None:
     assert [(b["event"], b["id"], b["retry"]) for b in blocks] == [
         ("progress", "5", "2000"),
         ("progress", "6", None),
-        ("log", None, None),
+        ("log", "line", None),
         ("done", "end", None),
     ]
     assert json.loads(blocks[0]["data"]) == {"step": 5, "total": 9}
@@ -202,9 +202,9 @@ def test_ids_retry_last_event_id_and_the_terminal_event() -> None:
 
 def test_typed_error_event_closes_the_stream() -> None:
     async def body(request: Any, stream: Any) -> None:
-        await stream.progress(Progress(step=1, total=2))
+        await stream.progress(Progress(step=1, total=2), id="1")
         await stream.error(JobError(code="DISK_FULL", message="no space"))
-        await stream.log("never sent")
+        await stream.log("never sent", id="2")
 
     with LiveServer(jobs.create_app(Jobs(body))) as srv, client() as http:
         with http.stream("GET", srv.url + "/jobs/j1/progress") as r:
@@ -231,7 +231,7 @@ def test_declared_error_before_the_first_event_is_its_status() -> None:
 
 def test_declared_error_after_the_first_event_is_the_error_event() -> None:
     async def body(request: Any, stream: Any) -> None:
-        await stream.progress(Progress(step=1, total=2))
+        await stream.progress(Progress(step=1, total=2), id="p1")
         await asyncio.sleep(0.05)
         raise jobs.JobNotFoundError("job vanished")
 
@@ -241,6 +241,7 @@ def test_declared_error_after_the_first_event_is_the_error_event() -> None:
             blocks = all_blocks(r)
     assert [b["event"] for b in blocks] == ["progress", "error"]
     assert json.loads(blocks[1]["data"]) == {"code": "JOB_NOT_FOUND", "message": "job vanished"}
+    assert blocks[1]["id"] == "p1"  # resuming after the error starts where the stream was
 
 
 def test_unexpected_exception_is_a_500_before_and_an_error_event_after() -> None:
@@ -248,7 +249,7 @@ def test_unexpected_exception_is_a_500_before_and_an_error_event_after() -> None
         raise RuntimeError("secret detail")
 
     async def after(request: Any, stream: Any) -> None:
-        await stream.log("one")
+        await stream.log("one", id="1")
         raise RuntimeError("secret detail")
 
     with LiveServer(jobs.create_app(Jobs(before))) as srv, client() as http:
@@ -327,3 +328,25 @@ def test_client_disconnect_is_seen_while_the_handler_waits_on_its_own_source() -
         assert cleaned.wait(10), "the handler never noticed the client left"
         assert srv.app.state.streams.active == 0
     assert seen == {"cancelled": True, "done_when_cleaning_up": True}
+
+
+def test_every_event_of_a_resumable_stream_needs_an_id() -> None:
+    caught: list[str] = []
+
+    async def body(request: Any, stream: Any) -> None:
+        for attempt in (
+            lambda: stream.log("no id", id=None),
+            lambda: stream.send_event("log", "no id", id=None),
+            lambda: stream.done_event(JobResult(status="failed"), id=None),
+        ):
+            try:
+                await attempt()
+            except ValueError as exc:
+                caught.append(str(exc))
+        await stream.error(JobError(code="X", message="an error event may go without one"))
+
+    with LiveServer(jobs.create_app(Jobs(body))) as srv, client() as http:
+        with http.stream("GET", srv.url + "/jobs/j1/progress") as r:
+            blocks = all_blocks(r)
+    assert len(caught) == 3 and all("needs an id" in c for c in caught)
+    assert [(b["event"], b["id"]) for b in blocks] == [("error", None)]
