@@ -75,6 +75,7 @@ class _OpenApiReader:
         self.package = package
         self.diags: list[Diagnostic] = []
         self.root = Loc(doc.data, doc, "")
+        self._explicit: dict[tuple[str, str, str], str] = {}
 
     def error(self, loc: Loc, code: str, message: str) -> None:
         self.diags.append(loc.doc.diag("error", code, message, loc.pointer))
@@ -274,7 +275,7 @@ class _OpenApiReader:
             py_names.add(py)
             klass = node.get(n.X_CLASS_NAME) if isinstance(node.get(n.X_CLASS_NAME), str) else n.stream_class_name(draft.name) or "Stream"
             used.extend(draft.schemes)
-            data, terminal, error = self._events(draft.found, draft.op)
+            data, terminal, error = self._events(draft.found, draft.name)
             summary, description, tags = node.get("summary"), node.get("description"), node.get("tags")
             keepalive, retry = node.get(n.X_KEEPALIVE), node.get(n.X_RETRY)
             out.append(StreamEndpoint(
@@ -297,9 +298,26 @@ class _OpenApiReader:
                 auth=draft.auth,
                 errors=tuple(draft.errors),
             ))
-        return _separate_event_classes(_NativeReader._qualify_event_classes(out))  # native's rule first
+        qualified = _separate_event_classes(_NativeReader._qualify_event_classes(out))  # native's rule first
+        return [self._explicit_classes(s) for s in qualified]
 
-    def _events(self, found: FoundStream, op: Loc) -> tuple[tuple[Event, ...], Event | None, Event | None]:
+    def _explicit_classes(self, stream: StreamEndpoint) -> StreamEndpoint:
+        """Class names the document spells out (``x-roccogen-class-name``) win over derived ones."""
+
+        def fix(event: Event | None) -> Event | None:
+            if event is None:
+                return None
+            klass = self._explicit.get((stream.name, event.role, event.name))
+            return replace(event, class_name=klass) if klass is not None else event
+
+        return replace(
+            stream,
+            events=tuple(e for e in (fix(e) for e in stream.events) if e is not None),
+            terminal=fix(stream.terminal),
+            error=fix(stream.error),
+        )
+
+    def _events(self, found: FoundStream, stream: str) -> tuple[tuple[Event, ...], Event | None, Event | None]:
         data: list[Event] = []
         terminal: Event | None = None
         error: Event | None = None
@@ -307,6 +325,8 @@ class _OpenApiReader:
         classes: set[str] = set()
         for fe in sorted(found.events, key=lambda e: ({"data": 0, "terminal": 1, "error": 2}[e.role], e.name)):
             event = self._event(fe, taken, classes)
+            if isinstance(fe.ext.get(n.X_CLASS_NAME), str):
+                self._explicit[(stream, event.role, event.name)] = event.class_name
             if fe.role == "terminal":
                 terminal = event
             elif fe.role == "error":
