@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import spec_files
+
 from roccogen.ir import (
     Api,
     Auth,
