@@ -50,7 +50,7 @@ _E = TypeVar("_E")
 
 
 class ChannelNotFoundError(_rt.NotFoundError):
-    """HTTP 404 CHANNEL_NOT_FOUND"""
+    """HTTP 404 CHANNEL_NOT_FOUND, answered before the stream starts."""
 
     status = 404
     default_code = "CHANNEL_NOT_FOUND"

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Self, TypeAlias, TypeVar
-from urllib.parse import quote
 
 import httpx
 from httpx_sse import ServerSentEvent
@@ -141,7 +140,7 @@ def api_key_credentials(key: str | None, name: str, location: str) -> Credential
     if location == "query":
         return Credentials(params={name: key})
     if location == "cookie":
-        return Credentials(headers={"Cookie": f"{name}={quote(key, safe='')}"})
+        return Credentials(headers={"Cookie": f"{name}={quote(key)}"})
     _check_header_value("api_key", key)
     return Credentials(headers={name: key})
 
@@ -149,6 +148,14 @@ def api_key_credentials(key: str | None, name: str, location: str) -> Credential
 def _check_header_value(what: str, value: str) -> None:
     if any(c in value for c in "\r\n\x00"):
         raise ValueError(f"{what} must not contain CR, LF or NUL")
+
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def quote(text: str) -> str:
+    """Percent-encode everything but RFC 3986 unreserved characters (``/`` included)."""
+    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in text.encode())
 
 
 def _wire(value: object) -> str:
@@ -207,7 +214,7 @@ class _ClientCommon:
             piece = _wire(value)
             if not piece:
                 raise ValueError(f"path parameter {name!r} must not be empty")
-            url = url.replace("{" + name + "}", quote(piece, safe=""))
+            url = url.replace("{" + name + "}", quote(piece))
         params = dict(self._credentials.params)
         params.update((k, _wire(v)) for k, v in query.items() if v is not None)
         merged = dict(self._headers)

@@ -57,14 +57,20 @@ _E = TypeVar("_E")
 
 
 class NotFoundError(_rt.NotFoundError):
-    """HTTP 404 NOT_FOUND: The requested model does not exist."""
+    """HTTP 404 NOT_FOUND, answered before the stream starts.
+
+    The requested model does not exist.
+    """
 
     status = 404
     default_code = "NOT_FOUND"
 
 
 class TooManyRequestsError(_rt.RateLimitedError):
-    """HTTP 429 TOO_MANY_REQUESTS: Too many requests; retry later."""
+    """HTTP 429 TOO_MANY_REQUESTS, answered before the stream starts.
+
+    Too many requests; retry later.
+    """
 
     status = 429
     default_code = "TOO_MANY_REQUESTS"

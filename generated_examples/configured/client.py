@@ -49,7 +49,10 @@ _E = TypeVar("_E")
 
 
 class UnknownSymbolError(_rt.NotFoundError):
-    """HTTP 404 UNKNOWN_SYMBOL: A requested symbol is not listed."""
+    """HTTP 404 UNKNOWN_SYMBOL, answered before the stream starts.
+
+    A requested symbol is not listed.
+    """
 
     status = 404
     default_code = "UNKNOWN_SYMBOL"

@@ -53,7 +53,10 @@ _E = TypeVar("_E")
 
 
 class JobNotFoundError(_rt.NotFoundError):
-    """HTTP 404 JOB_NOT_FOUND: No job has this id."""
+    """HTTP 404 JOB_NOT_FOUND, answered before the stream starts.
+
+    No job has this id.
+    """
 
     status = 404
     default_code = "JOB_NOT_FOUND"
