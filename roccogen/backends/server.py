@@ -282,7 +282,7 @@ def server_view(api: Api) -> dict[str, object]:
         if not is_identifier(m):
             raise ValueError(f"model name is not an identifier: {m!r}")
     direct = sorted(m for m in used if m not in classes)
-    model_ref = {m: (m if m in direct else f"_models.{m}") for m in used}
+    model_ref = {m: (m if m in direct else f"models.{m}") for m in used}
     for ep in api.streams:
         for suffix in ("Params", "Request", "Stream"):
             classes.discard(f"{ep.class_name}{suffix}")
@@ -301,7 +301,7 @@ def server_view(api: Api) -> dict[str, object]:
         "endpoints": endpoints,
         "errors": sorted(errors.values(), key=lambda e: e.class_name),
         "direct_models": direct,
-        "qualified_models": any(ref.startswith("_models.") for ref in model_ref.values()),
+        "qualified_models": any(ref.startswith("models.") for ref in model_ref.values()),
         "exports": RUNTIME_EXPORTS,
         "all_names": sorted(exports, key=_isort_key),
         "challenge": challenge,
