@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import socket
 import sys
@@ -18,7 +19,7 @@ from typing import Any
 import uvicorn
 
 from roccogen.output import write_files
-from roccogen.pipeline import build_spec
+from roccogen.pipeline import load_api, render_api
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "specs"
@@ -50,17 +51,20 @@ def live_server(app: Any) -> Iterator[str]:
         sock.close()
 
 
-def load_generated(spec: str, out_dir: Path) -> ModuleType:
-    """Generate ``specs/<spec>`` into ``out_dir`` and import the package afresh."""
-    result = build_spec(SPECS / spec)
-    assert result.ok and result.api is not None, [d.format() for d in result.diagnostics]
-    write_files(out_dir, result.files)
-    package = result.api.package
-    for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+def load_generated(spec: str, out_dir: Path, prefix: str = "clt_") -> ModuleType:
+    """Generate ``specs/<spec>`` into ``out_dir`` as package ``<prefix><name>`` and import it.
+
+    The prefix keeps the package apart from other tests' imports of the same spec.
+    """
+    api, diagnostics = load_api(SPECS / spec)
+    assert api is not None, [d.format() for d in diagnostics]
+    api = dataclasses.replace(api, package=prefix + api.package)
+    write_files(out_dir, render_api(api))
+    for name in [m for m in sys.modules if m == api.package or m.startswith(api.package + ".")]:
         del sys.modules[name]
     sys.path.insert(0, str(out_dir))
     try:
-        return importlib.import_module(package)
+        return importlib.import_module(api.package)
     finally:
         sys.path.remove(str(out_dir))
 
