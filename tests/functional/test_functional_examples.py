@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "client"))
-from sse_live import live_server, load_generated, submodule  # noqa: E402
+from sse_live import live_server, load_generated, submodule
 
 
 @cache
