@@ -126,7 +126,7 @@ def parse(block: bytes) -> dict[str, Any]:
             out["comments"].append(line[1:].lstrip(" "))
             continue
         name, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
+        value = value.removeprefix(" ")
         if name == "data":
             data.append(value)
         elif name in ("event", "id", "retry"):

@@ -107,7 +107,8 @@ def test_chromium_eventsource_receives_events_and_resumes_after_a_drop(tmp_path:
         assert CHROMIUM is not None
         browser = subprocess.Popen(
             [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", srv.url + "/"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             assert arrived.wait(60), "the page never reported"

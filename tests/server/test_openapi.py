@@ -71,7 +71,8 @@ def test_served_openapi_is_valid_32_and_describes_every_event(spec: str) -> None
 
 
 def _spec_paths() -> list[Any]:
-    from server_harness import SPECS as MAIN, TEST_SPECS
+    from server_harness import SPECS as MAIN
+    from server_harness import TEST_SPECS
 
     return [*MAIN.glob("*.yaml"), *TEST_SPECS.glob("*.yaml")]
 

@@ -15,8 +15,12 @@ notifications = generate("notifications")
 Tick = sys.modules["srvt_kitchen.models"].Tick
 
 TOKENS = {
-    "reader": kitchen.Identity(id="u1", scopes=frozenset({"read", "feed"}), roles=frozenset({"staff"})),
-    "admin": kitchen.Identity(id="u2", scopes=frozenset({"admin", "feed"}), roles=frozenset({"owner"})),
+    "reader": kitchen.Identity(
+        id="u1", scopes=frozenset({"read", "feed"}), roles=frozenset({"staff"})
+    ),
+    "admin": kitchen.Identity(
+        id="u2", scopes=frozenset({"admin", "feed"}), roles=frozenset({"owner"})
+    ),
     "no-feed": kitchen.Identity(id="u3", scopes=frozenset({"read"}), roles=frozenset({"staff"})),
     "no-read": kitchen.Identity(id="u4", scopes=frozenset({"feed"}), roles=frozenset({"staff"})),
     "no-role": kitchen.Identity(id="u5", scopes=frozenset({"read", "feed"})),
@@ -131,15 +135,20 @@ def test_last_event_id_reaches_the_handler(srv: Any) -> None:
     with client() as http:
         with http.stream("GET", srv.url + "/feed/news", headers={"Last-Event-ID": "41"}) as r:
             assert _note(r)["last_event_id"] == "41"
-        with http.stream("GET", srv.url + "/feed/news", headers={"Last-Event-ID": "é-1".encode()}) as r:
+        with http.stream(
+            "GET", srv.url + "/feed/news", headers={"Last-Event-ID": "é-1".encode()}
+        ) as r:
             assert _note(r)["last_event_id"] == "é-1"
 
 
 def _raw_get(srv: Any, path: str, extra: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:
         sock.sendall(
-            b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-            + extra + b"\r\n"
+            b"GET "
+            + path.encode()
+            + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            + extra
+            + b"\r\n"
         )
         data = b""
         while chunk := sock.recv(65536):
@@ -164,8 +173,14 @@ def test_last_event_id_length_bound_is_configurable() -> None:
     settings = kitchen.ServerSettings(max_event_id_bytes=4)
     app = kitchen.create_app(Kitchen(), authenticator=authenticate, settings=settings)
     with LiveServer(app) as server, client() as http:
-        assert http.get(server.url + "/feed/news", headers={"Last-Event-ID": "1234"}).status_code == 200
-        assert http.get(server.url + "/feed/news", headers={"Last-Event-ID": "12345"}).status_code == 422
+        assert (
+            http.get(server.url + "/feed/news", headers={"Last-Event-ID": "1234"}).status_code
+            == 200
+        )
+        assert (
+            http.get(server.url + "/feed/news", headers={"Last-Event-ID": "12345"}).status_code
+            == 422
+        )
 
 
 def test_valid_body_reaches_the_handler(srv: Any) -> None:
@@ -188,7 +203,9 @@ def test_valid_body_reaches_the_handler(srv: Any) -> None:
         (b'{"symbols": ["A"]}', "application/x-www-form-urlencoded", 415, "UNSUPPORTED_MEDIA_TYPE"),
     ],
 )
-def test_bad_bodies_are_refused(srv: Any, content: bytes, ctype: str, status: int, code: str) -> None:
+def test_bad_bodies_are_refused(
+    srv: Any, content: bytes, ctype: str, status: int, code: str
+) -> None:
     with client() as http:
         r = http.post(srv.url + "/upload/b1", content=content, headers={"Content-Type": ctype})
     assert r.status_code == status, r.text
@@ -207,13 +224,17 @@ def test_empty_required_body_is_422_even_without_content_type(srv: Any) -> None:
 def test_body_over_one_mebibyte_is_413_by_default(srv: Any) -> None:
     big = json.dumps({"symbols": ["x" * (1024 * 1024)]}).encode()
     with client() as http:
-        r = http.post(srv.url + "/upload/b1", content=big, headers={"Content-Type": "application/json"})
+        r = http.post(
+            srv.url + "/upload/b1", content=big, headers={"Content-Type": "application/json"}
+        )
         assert r.status_code == 413
         assert r.json()["code"] == "PAYLOAD_TOO_LARGE"
         just_under = json.dumps({"symbols": ["x" * (1024 * 1024 - 100)]}).encode()
         assert len(just_under) <= 1024 * 1024
         with http.stream(
-            "POST", srv.url + "/upload/b1", content=just_under,
+            "POST",
+            srv.url + "/upload/b1",
+            content=just_under,
             headers={"Content-Type": "application/json"},
         ) as r:
             assert r.status_code == 200

@@ -114,9 +114,7 @@ def test_multiline_string_data_is_split_into_data_lines() -> None:
     with LiveServer(channels.create_app(Channels(body))) as srv, client() as http:
         with http.stream("GET", srv.url + "/channels/news/events") as r:
             raw = r.read()
-    assert raw.startswith(
-        b"event: log\ndata: first\ndata: second\ndata: third\ndata: fourth\n\n"
-    )
+    assert raw.startswith(b"event: log\ndata: first\ndata: second\ndata: third\ndata: fourth\n\n")
     last = parse(raw.split(b"\n\n")[1])
     assert json.loads(last["data"]) == {"channel": "news", "kind": "k", "payload": {"a": "x\ny"}}
 
@@ -138,7 +136,7 @@ def test_cr_lf_nul_in_fields_raise_in_the_handler_and_write_nothing(attempt: str
                 await stream.send_comment(value)
             else:
                 await stream.price(PriceUpdate(symbol="X", price=1), id=value)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             caught.append(exc)
         await stream.send(PriceUpdate(symbol="after", price=0))
 
@@ -283,7 +281,10 @@ def test_keepalive_comments_only_while_idle() -> None:
             await asyncio.sleep(0.02)
 
     settings = channels.ServerSettings(default_keepalive=0.3)
-    with LiveServer(channels.create_app(Channels(body), settings=settings)) as srv, client() as http:
+    with (
+        LiveServer(channels.create_app(Channels(body), settings=settings)) as srv,
+        client() as http,
+    ):
         with http.stream("GET", srv.url + "/channels/news/events") as r:
             blocks = all_blocks(r)
     kinds = ["comment" if b["data"] is None else b["data"] for b in blocks]
