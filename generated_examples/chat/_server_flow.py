@@ -227,6 +227,7 @@ class _StreamRun:
             retry_ms=ep.retry_ms,
             max_buffer=settings.max_buffer_bytes,
             max_id_bytes=settings.max_event_id_bytes,
+            require_id=ep.resumable,
         )
         self.keepalive = ep.keepalive if ep.keepalive is not None else settings.default_keepalive
         self.loop = asyncio.get_running_loop()
@@ -425,7 +426,9 @@ class _StreamRun:
             else:
                 logger.warning("%s cannot carry an error's code and message", kind.model.__name__)
                 return None
-        return kind.encode(data, b"")
+        # The last id again: a reconnecting client resumes from the same place.
+        last = self.stream.last_id
+        return kind.encode(data, b"id: " + last.encode() + b"\n" if last is not None else b"")
 
     async def _start(self, send: Send) -> bool:
         self.opened = True

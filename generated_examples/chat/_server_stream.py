@@ -69,10 +69,12 @@ class EventStream:
         "_max_buffer",
         "_max_id",
         "_open_requested",
+        "_require_id",
         "_retry_line",
         "_wakeup",
         "events",
-    )  # fmt: skip
+        "last_id",
+    )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -83,7 +85,14 @@ class EventStream:
             if kind.named and kind.role == "data":
                 cls._by_name[kind.name] = kind
 
-    def __init__(self, *, retry_ms: int | None, max_buffer: int, max_id_bytes: int) -> None:
+    def __init__(
+        self,
+        *,
+        retry_ms: int | None,
+        max_buffer: int,
+        max_id_bytes: int,
+        require_id: bool = False,
+    ) -> None:
         self._chunks: list[bytes] = []
         self._buffered = 0
         self._wakeup = asyncio.Event()
@@ -94,6 +103,8 @@ class EventStream:
         self._retry_line = b"retry: %d\n" % retry_ms if retry_ms is not None else b""
         self._max_buffer = max_buffer
         self._max_id = max_id_bytes
+        self._require_id = require_id
+        self.last_id: str | None = None
         self.events = 0
 
     @property
@@ -131,12 +142,15 @@ class EventStream:
             if len(raw) > self._max_id:
                 raise SseFieldError(f"SSE id longer than {self._max_id} bytes")
             head += b"id: " + raw + b"\n"
+            self.last_id = id
         return head
 
     async def _emit(self, key: str, data: object, id: str | None, retry: int | None) -> None:
         if self._closed:
             raise StreamClosed("the stream is closed")
         kind = self._by_key[key]
+        if id is None and self._require_id and kind.role != "error":
+            raise ValueError(f"every event of this resumable stream needs an id ({kind.name!r})")
         head = (
             self._head(id, retry)
             if (id is not None or retry is not None or self._retry_line)

@@ -14,7 +14,7 @@ from typing import Annotated, Literal, overload
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.applications import Starlette
 
-from . import _server_runtime as _rt
+from . import _server_runtime
 from ._server_runtime import (
     ConfigurationError,
     DeclaredError,
@@ -81,7 +81,7 @@ class ChatCompletionParams(BaseModel):
     x_request_id: Annotated[str, Field(max_length=128)] | None = None
 
 
-class ChatCompletionRequest(_rt.StreamRequest[ChatCompletionParams, ChatRequest]):
+class ChatCompletionRequest(_server_runtime.StreamRequest[ChatCompletionParams, ChatRequest]):
     """The request of chat-completion: ``params``, ``body``, ``identity``, ``http``."""
 
     __slots__ = ()
@@ -95,15 +95,17 @@ class ChatCompletionRequest(_rt.StreamRequest[ChatCompletionParams, ChatRequest]
         return self.params.x_request_id
 
 
-class ChatCompletionStream(_rt.EventStream):
+class ChatCompletionStream(_server_runtime.EventStream):
     """The stream of chat-completion: one typed method per declared event."""
 
     __slots__ = ()
     KINDS = (
-        _rt.EventKind("delta", "delta", named=True, model=ChatDelta, role="data"),
-        _rt.EventKind("usage", "usage", named=True, model=Usage, role="data"),
-        _rt.EventKind("done_event", "done", named=True, model=ChatDone, role="terminal"),
-        _rt.EventKind("error", "error", named=True, model=ChatError, role="error"),
+        _server_runtime.EventKind("delta", "delta", named=True, model=ChatDelta, role="data"),
+        _server_runtime.EventKind("usage", "usage", named=True, model=Usage, role="data"),
+        _server_runtime.EventKind(
+            "done_event", "done", named=True, model=ChatDone, role="terminal"
+        ),
+        _server_runtime.EventKind("error", "error", named=True, model=ChatError, role="error"),
     )
 
     async def delta(
@@ -188,13 +190,15 @@ class ChatService(abc.ABC):
 
 
 _ENDPOINTS = (
-    _rt.Endpoint(
+    _server_runtime.Endpoint(
         name="chat-completion",
         handler="chat_completion",
         method="POST",
         path="/chat/completions",
         params_model=ChatCompletionParams,
-        params=(_rt.ParamSpec("X-Request-Id", "header", "x_request_id", "X-Request-Id"),),
+        params=(
+            _server_runtime.ParamSpec("X-Request-Id", "header", "x_request_id", "X-Request-Id"),
+        ),
         body_model=ChatRequest,
         body_required=True,
         request_class=ChatCompletionRequest,
@@ -202,7 +206,7 @@ _ENDPOINTS = (
         keepalive=15.0,
         resumable=False,
         retry_ms=None,
-        auth=_rt.AccessRule(required=True, scopes=(("chat:write",),), roles=()),
+        auth=_server_runtime.AccessRule(required=True, scopes=(("chat:write",),), roles=()),
         error_event="error",
     ),
 )
@@ -211,7 +215,7 @@ _ENDPOINTS = (
 def create_app(
     service: ChatService,
     *,
-    authenticator: _rt.Authenticator | None = None,
+    authenticator: _server_runtime.Authenticator | None = None,
     settings: ServerSettings | None = None,
 ) -> Starlette:
     """The Starlette app serving ``service`` (and ``/openapi.json``).
@@ -219,7 +223,7 @@ def create_app(
     Raises ``ConfigurationError`` when an endpoint requires authentication and no
     ``authenticator`` is given.
     """
-    return _rt.build_app(
+    return _server_runtime.build_app(
         service=service,
         endpoints=_ENDPOINTS,
         authenticator=authenticator,
