@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import httpx
 from httpx_sse import EventSource, ServerSentEvent, aconnect_sse, connect_sse
@@ -264,7 +264,7 @@ class Stream(StreamCore[EvT]):
             self._finished = True
             self._drop()
 
-    def __enter__(self) -> Stream[EvT]:
+    def __enter__(self) -> Self:
         fresh = self._response is None and not self._finished and self._gen is None
         if fresh and not self._open():
             self._finished = True
@@ -415,7 +415,7 @@ class AsyncStream(StreamCore[EvT]):
             self._finished = True
             await self._drop()
 
-    async def __aenter__(self) -> AsyncStream[EvT]:
+    async def __aenter__(self) -> Self:
         fresh = self._response is None and not self._finished and self._gen is None
         if fresh and not await self._open():
             self._finished = True
