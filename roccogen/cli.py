@@ -73,12 +73,14 @@ def _interactive() -> bool:
 
 
 def _build_all(specs: list[Path]) -> list[SpecResult]:
-    if not _interactive() or len(specs) < 2:
+    if not _interactive():
         return [build_spec(s) for s in specs]
-    from rich.progress import Progress
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
     results: list[SpecResult] = []
-    with Progress(transient=True) as progress:
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("generating", total=len(specs))
         for spec in specs:
             progress.update(task, description=f"generating {spec.name}")
