@@ -7,31 +7,11 @@ implementations below.
 from __future__ import annotations
 
 import asyncio
-import sys
-import tempfile
-from functools import cache
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "client"))
-from sse_live import live_server, load_generated, submodule
-
-
-@cache
-def package(spec: str) -> dict[str, ModuleType]:
-    """client, server and models of the package generated from ``specs/<spec>``."""
-    root = load_generated(spec, Path(tempfile.mkdtemp(prefix="roccogen-functional-")), "fnt_")
-    return {name: submodule(root, name) for name in ("client", "server", "models")}
-
-
-def quick(client_module: ModuleType) -> Any:
-    """Fast reconnection that ignores the spec's multi-second retry hint."""
-    return client_module.ReconnectPolicy(
-        initial_delay=0.01, max_delay=0.05, honour_server_retry=False, max_attempts=10
-    )
+from functional_packages import package, quick
+from sse_live import live_server
 
 
 def test_prices() -> None:
