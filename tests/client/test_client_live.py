@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from types import ModuleType
 from typing import Any
 
@@ -258,3 +259,59 @@ def test_post_body_is_sent_as_json() -> None:
         events = list(stream)
     assert json.loads(bodies[0]) == {"symbols": ["X"]}
     assert events[0].data.symbol == "X"
+
+
+def endless_app(disconnected: list[str]) -> Any:
+    """Sends events until the client goes away, then records that it did."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await drain_request(receive)
+        await send_head(send)
+        for i in range(100_000):
+            await send_chunk(send, f'event: price\ndata: {{"symbol": "S", "price": {i}}}\n\n'.encode())
+            try:
+                message = await asyncio.wait_for(receive(), 0.001)
+            except TimeoutError:
+                continue
+            if message["type"] == "http.disconnect":
+                disconnected.append("gone")
+                return
+        await send_end(send)
+
+    return app
+
+
+def test_abandoning_iteration_closes_the_response(prices: ModuleType) -> None:
+    disconnected: list[str] = []
+    with live_server(endless_app(disconnected)) as url, prices.PricesClient(url) as client:
+        with client.price_stream() as stream:
+            for event in stream:
+                if event.data.price >= 3:
+                    break
+            response = stream.response
+        assert stream.response is None and response is not None and response.is_closed
+        for _ in range(500):  # the server notices the disconnect on its next send
+            if disconnected:
+                break
+            time.sleep(0.01)
+    assert disconnected == ["gone"]
+
+
+def test_abandoning_async_iteration_closes_the_response(prices: ModuleType) -> None:
+    disconnected: list[str] = []
+
+    async def main(url: str) -> bool:
+        async with prices.AsyncPricesClient(url) as client:
+            async with client.price_stream() as stream:
+                async for event in stream:
+                    if event.data.price >= 3:
+                        break
+            for _ in range(500):
+                if disconnected:
+                    break
+                await asyncio.sleep(0.01)
+            return stream.response is None
+
+    with live_server(endless_app(disconnected)) as url:
+        assert asyncio.run(main(url))
+    assert disconnected == ["gone"]
