@@ -167,6 +167,14 @@ class SchemaRegistry:
                 out[key] = self._convert(value, child)
         if self.openapi_30:
             out = _from_openapi_30(out)
+        if "default" in out and not _default_fits(out["default"], out.get("type")):
+            # A generated model would not type-check (and the default would fail validation).
+            self.diags.append(loc.doc.diag(
+                "warning", "RG039",
+                f"default {out['default']!r} is not of type {_type_text(out.get('type'))}; dropped",
+                loc.child("default").pointer,
+            ))
+            del out["default"]
         return out
 
     def _discriminator(self, value: dict[str, Any], loc: Loc) -> dict[str, Any]:
@@ -192,6 +200,8 @@ def _from_openapi_30(schema: dict[str, Any]) -> dict[str, Any]:
             if flag and bound in out:
                 out[exclusive] = out.pop(bound)
     if out.pop("nullable", False) is True:
+        if out.get("default") == "null":
+            out["default"] = None  # a common 3.0 slip: the string "null" meant null
         kind = out.get("type")
         if isinstance(kind, str):
             out["type"] = [kind, "null"]
@@ -201,3 +211,25 @@ def _from_openapi_30(schema: dict[str, Any]) -> dict[str, Any]:
             meta: dict[str, Any] = {k: out.pop(k) for k in ("description", "title", "default") if k in out}
             out = {**meta, "anyOf": [out, {"type": "null"}]}
     return out
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
+    "null": (type(None),), "object": (dict,), "array": (list,),
+}
+
+
+def _default_fits(value: Any, kind: Any) -> bool:
+    kinds = [kind] if isinstance(kind, str) else kind if isinstance(kind, list) else None
+    if not kinds or not all(isinstance(k, str) and k in _JSON_TYPES for k in kinds):
+        return True  # no (known) type to check against
+    for k in kinds:
+        if isinstance(value, bool) and k not in ("boolean",):
+            continue
+        if isinstance(value, _JSON_TYPES[k]):
+            return True
+    return False
+
+
+def _type_text(kind: Any) -> str:
+    return " or ".join(kind) if isinstance(kind, list) else str(kind)
