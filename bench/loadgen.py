@@ -23,7 +23,7 @@ from bench.feed import PATH
 from bench.procs import raise_fd_limit
 
 WARM = 10
-BATCH = 250
+BATCH = 1000
 DATA = b"data:"
 
 

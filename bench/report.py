@@ -1,0 +1,224 @@
+"""``bench/results.md`` from a run's results: machine, targets and where we stand, every table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bench.stats import Summary, fmt_num, fmt_ratio, fmt_summary
+
+GENERATOR_TARGET_SECONDS = 10.0
+GENERATOR_TARGET_SIZE = 1000
+KB_TARGET = 20.0
+
+
+def _s(d: dict[str, float]) -> Summary:
+    return Summary(d["median"], d["low"], d["high"], int(d["n"]))
+
+
+@dataclass(frozen=True)
+class Target:
+    """One goal of the issue and the measurement that answers it."""
+
+    goal: str
+    measured: str
+    met: bool | None  # None: not measured in this run
+
+    @property
+    def status(self) -> str:
+        """✅ met / ❌ not met / — not measured."""
+        return "—" if self.met is None else ("met" if self.met else "**not met**")
+
+
+def targets(r: dict[str, Any]) -> list[Target]:
+    """Every target of the issue, judged on medians of paired ratios."""
+    out: list[Target] = []
+    ss = r.get("single_stream")
+    for peer, goal, bound in (
+        ("sse_starlette", "server single stream ≥ 1.5× sse-starlette", 1.5),
+        ("starlette", "server single stream ≥ 1.0× raw Starlette streaming", 1.0),
+    ):
+        if ss:
+            s = _s(ss["ratios"][f"generated / {peer}"])
+            out.append(Target(goal, fmt_ratio(s), s.median >= bound))
+        else:
+            out.append(Target(goal, "not run", None))
+    fo = r.get("fan_out", {})
+    for size, data in fo.items():
+        s = _s(data["cpu_ratio"])
+        out.append(Target(f"fan-out CPU ≤ 0.5× sse-starlette ({int(size):,} connections)",
+                          fmt_ratio(s), s.median <= 0.5))
+    for size, data in fo.items():
+        kb = _s(data["kb_per_conn"]["generated"])
+        out.append(Target(f"≤ {KB_TARGET:g} kB per idle connection ({int(size):,} connections)",
+                          fmt_summary(kb, 1, " kB"), kb.median <= KB_TARGET))
+    if not fo:
+        out.append(Target("fan-out CPU ≤ 0.5× sse-starlette; ≤ 20 kB per connection", "not run", None))
+    cl = r.get("client")
+    if cl:
+        s = _s(cl["ratios"]["generated / httpx_sse"])
+        out.append(Target("client ≥ 1.0× raw httpx-sse while validating models", fmt_ratio(s),
+                          s.median >= 1.0))
+    else:
+        out.append(Target("client ≥ 1.0× raw httpx-sse while validating models", "not run", None))
+    gen = r.get("generator")
+    size = str(GENERATOR_TARGET_SIZE)
+    if gen and size in gen["sizes"]:
+        t = _s(gen["sizes"][size]["total"])
+        out.append(Target(f"generator: {GENERATOR_TARGET_SIZE:,} endpoints ≤ {GENERATOR_TARGET_SECONDS:g} s",
+                          fmt_summary(t, 1, " s"), t.median <= GENERATOR_TARGET_SECONDS))
+        growth = gen["growth_vs_linear"]
+        worst = max(growth.values())
+        text = ", ".join(f"{k}: {v:.2f}" for k, v in growth.items())
+        out.append(Target("generator grows linearly (time ratio ÷ size ratio ≈ 1)", text,
+                          worst <= 1.25))
+    else:
+        out.append(Target(f"generator: {GENERATOR_TARGET_SIZE:,} endpoints ≤ 10 s", "not run", None))
+    return out
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+NAMES = {
+    "generated": "roccogen generated",
+    "sse_starlette": "sse-starlette `EventSourceResponse` (dicts, `model_dump_json`)",
+    "starlette": "Starlette `StreamingResponse` (pre-encoded bytes)",
+    "httpx_sse": "httpx-sse `iter_sse` (untyped)",
+    "httpx_sse_validated": "httpx-sse `iter_sse` + `Tick.model_validate_json`",
+}
+
+
+def render(r: dict[str, Any]) -> str:
+    """The whole results.md."""
+    meta = r["meta"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `make bench` (`python -m bench`) on {meta['date']}, in {meta['seconds']:.0f} s. "
+        "Do not edit: the scripts in `bench/` are the source of truth; rerun them to update.",
+        "",
+        "Every ratio is taken between peers measured back to back in the same round (the order "
+        "rotates each round) on a shared, noisy machine; it is reported as the **median and the "
+        "min–max range over the rounds**. Absolute numbers are context only.",
+        "",
+        "## Targets",
+        "",
+    ]
+    lines += _table(["target (issue 6)", "measured: median (min–max)", "status"],
+                    [[t.goal, t.measured, t.status] for t in targets(r)])
+    lines += ["", "## Machine", ""]
+    lines += _table(["", ""], [[k, f"`{v}`"] for k, v in r["machine"].items()])
+    lines += ["", f"Payload: `{meta['payload']}` ({meta['payload_bytes']} bytes of JSON; "
+              f"{meta['frame_bytes']}-byte frame `event: tick` + `data:`). uvicorn settings for "
+              f"every server: `{meta['uvicorn']}` (its default loop and HTTP implementation: "
+              f"{meta['uvicorn_impl']}).", ""]
+    lines += _single_stream(r) + _fan_out(r) + _client(r) + _generator(r)
+    lines += ["## Plots", "", "![events per second](events_per_second.png)", ""]
+    if "fan_out" in r:
+        lines += ["![fan-out](fan_out.png)", ""]
+    if "generator" in r:
+        lines += ["![generator time](generator_time.png)", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _single_stream(r: dict[str, Any]) -> list[str]:
+    ss = r.get("single_stream")
+    if not ss:
+        return []
+    lines = ["## 1. Server, one stream", "",
+             f"One client reads one stream of n events to its end over a raw socket (n sized to "
+             f"~{r['meta']['stream_seconds']:g} s per peer: "
+             + ", ".join(f"{a} {fmt_num(n)}" for a, n in ss["events_per_stream"].items())
+             + "); "
+             f"{_s(next(iter(ss['rates'].values()))).n} rounds.", ""]
+    rows = [[NAMES[a], fmt_summary(_s(v)), fmt_summary(_s(ss["server_cpu_pct"][a]), 0, " %")]
+            for a, v in ss["rates"].items()]
+    lines += _table(["server", "events/s", "server CPU (% of a core)"], rows)
+    lines += [""]
+    lines += _table(["ratio", "median (min–max)"],
+                    [[k, fmt_ratio(_s(v))] for k, v in ss["ratios"].items()])
+    return lines + [""]
+
+
+def _fan_out(r: dict[str, Any]) -> list[str]:
+    fo = r.get("fan_out")
+    if not fo:
+        return []
+    m = r["meta"]
+    lines = ["## 2. Server fan-out", "",
+             f"A fresh server per trial; a separate load-generator process (asyncio raw sockets) "
+             f"opens the connections, each receiving 1 event/s. CPU is measured over "
+             f"{m['fanout_window']:g} s once all are connected (+{m['fanout_settle']:g} s settling); "
+             f"memory is the server's RSS after minus before the connections (10 warm "
+             f"connections already open before), divided by the added connections.", ""]
+    rows = []
+    for size, d in fo.items():
+        for peer in ("generated", "sse_starlette"):
+            rows.append([f"{int(size):,}", NAMES[peer],
+                         fmt_summary(_s(d["cpu_pct"][peer]), 1, " %"),
+                         fmt_summary(_s(d["kb_per_conn"][peer]), 1, " kB"),
+                         f"{d['delivered'][peer]:.2f}", f"{d['connect_seconds'][peer]:.1f} s",
+                         str(d["failed"][peer])])
+    lines += _table(["connections", "server", "CPU (% of a core)", "RSS per connection",
+                     "events delivered (min, of expected)", "ramp (max)", "failed"], rows)
+    lines += [""]
+    rows = [[f"{int(size):,}", fmt_ratio(_s(d["cpu_ratio"])), fmt_ratio(_s(d["mem_ratio"]))]
+            for size, d in fo.items()]
+    lines += _table(["connections", "CPU generated / sse-starlette",
+                     "memory generated / sse-starlette"], rows)
+    return lines + [""]
+
+
+def _client(r: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    cl = r.get("client")
+    if cl:
+        lines += ["## 3. Client", "",
+                  f"Sync clients read streams of {fmt_num(cl['events_per_stream'])} events from a "
+                  "raw Starlette server writing 128 pre-encoded frames per write (faster than any "
+                  "client), each to its end.", ""]
+        lines += _table(["client", "events/s"],
+                        [[NAMES[c], fmt_summary(_s(v))] for c, v in cl["rates"].items()])
+        lines += [""]
+        lines += _table(["ratio", "median (min–max)"],
+                        [[k, fmt_ratio(_s(v))] for k, v in cl["ratios"].items()])
+        lines += [""]
+    dec = r.get("decode")
+    if dec:
+        lines += ["### In-memory decoding", "",
+                  f"{fmt_num(dec['events'])} frames fed in {dec['chunk_bytes'] // 1024} KiB chunks: "
+                  "the generated package's `SseDecoder.feed` vs httpx-sse's own pipeline "
+                  "(incremental UTF-8 decoding, `SSELineDecoder`, `SSEDecoder`), both producing "
+                  "`ServerSentEvent`s.", ""]
+        lines += _table(["decoder", "events/s"],
+                        [[NAMES.get(d, d), fmt_summary(_s(v))] for d, v in dec["rates"].items()])
+        lines += ["", f"Ratio generated / httpx-sse: {fmt_ratio(_s(dec['ratio']))}.", ""]
+    return lines
+
+
+def _generator(r: dict[str, Any]) -> list[str]:
+    gen = r.get("generator")
+    if not gen:
+        return []
+    lines = ["## 4. Generator", "",
+             "`build_spec` + `write_files` on `bench/synth.py` specs (three events and two models "
+             "per endpoint). Stage times are from the median run.", ""]
+    rows = []
+    for n, d in gen["sizes"].items():
+        st = d["stages"]
+        rows.append([f"{int(n):,}", fmt_summary(_s(d["total"]), 2, " s"), str(_s(d["total"]).n),
+                     f"{d['per_endpoint_ms']:.1f}", f"{100 * _s(d['format_share']).median:.0f} %",
+                     f"{d['output_mb']:.1f}",
+                     " / ".join(f"{st[k]:.2f}" for k in ("load + IR", "models", "server", "client",
+                                                         "openapi", "format", "write", "other"))])
+    lines += _table(["endpoints", "wall time", "runs", "ms per endpoint", "formatting share",
+                     "output MB",
+                     "stages, s: load+IR / models / server / client / openapi / format / write / other"],
+                    rows)
+    growth = ", ".join(f"{k}: {v:.2f}" for k, v in gen["growth_vs_linear"].items())
+    lines += ["", f"Growth vs linear (time ratio ÷ size ratio; 1.00 = linear): {growth}.", ""]
+    return lines
