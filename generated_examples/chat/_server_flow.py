@@ -13,30 +13,25 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from pydantic import ValidationError
 from starlette.types import Message, Receive, Scope, Send
 
 from ._server_sse import (
-    Authenticator,
-    Forbidden,
     HttpError,
-    MethodNotAllowed,
-    PayloadTooLarge,
     ServerSettings,
     StreamClosed,
     StreamLifecycle,
     StreamSignal,
-    Unauthorized,
-    UnsupportedMediaType,
-    ValidationFailed,
     error_response,
     json_safe,
     logger,
 )
-from ._server_stream import Endpoint, EventStream, Handler
+from ._server_stream import EventStream
+
+if TYPE_CHECKING:
+    from ._server_route import StreamRoute
 
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -45,176 +40,14 @@ SSE_HEADERS = [
 ]
 _KEEPALIVE = b": keep-alive\n\n"
 _END: Message = {"type": "http.response.body", "body": b"", "more_body": False}
-_START: Message = {"type": "http.response.start", "status": 200, "headers": SSE_HEADERS}
+START: Message = {"type": "http.response.start", "status": 200, "headers": SSE_HEADERS}
 
 
-class _ClientGone(Exception):
-    pass
-
-
-async def _no_receive() -> Message:
+async def no_receive() -> Message:
     return {"type": "http.disconnect"}
 
 
-class StreamRoute:
-    """The ASGI app of one endpoint: auth, params, ``Last-Event-ID``, body, then the stream."""
-
-    def __init__(
-        self,
-        endpoint: Endpoint,
-        handler: Handler,
-        authenticator: Authenticator | None,
-        settings: ServerSettings,
-        registry: StreamRegistry,
-        auth_challenge: str | None,
-    ) -> None:
-        self.endpoint = endpoint
-        self.handler = handler
-        self.settings = settings
-        self.registry = registry
-        self._authenticator = authenticator
-        self._challenge = {"WWW-Authenticate": auth_challenge} if auth_challenge else None
-        self._fields = {p.field: p for p in endpoint.params}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            if scope["method"] != self.endpoint.method:
-                raise MethodNotAllowed(f"use {self.endpoint.method}")
-            prepared = await self._prepare(Request(scope, receive), scope, receive)
-        except HttpError as exc:
-            headers = self._challenge if isinstance(exc, Unauthorized) else None
-            await exc.response(headers)(scope, _no_receive, send)
-            return
-        except _ClientGone:
-            return
-        except Exception:  # noqa: BLE001  (an authenticator bug must still answer JSON)
-            logger.exception("checking a request to %s failed", self.endpoint.name)
-            await error_response(500, "INTERNAL_ERROR", "internal server error")(
-                scope, _no_receive, send
-            )
-            return
-        if self.registry.shutting_down:
-            # 200 and a clean end: EventSource reconnects (to another instance) instead of failing.
-            await send(_START)
-            await send({"type": "http.response.body", "body": b": shutting down\n\n"})
-            return
-        await _StreamRun(self, prepared, scope).execute(receive, send)
-
-    async def _prepare(self, request: Request, scope: Scope, receive: Receive) -> Any:
-        ep = self.endpoint
-        identity = None
-        if ep.auth is not None and self._authenticator is not None:
-            identity = await self._authenticator(request)
-            if identity is None and ep.auth.required:
-                raise Unauthorized("authentication required")
-            if identity is not None:
-                missing = ep.auth.missing(identity)
-                if missing:
-                    raise Forbidden("insufficient scopes or roles", details=missing)
-        params = self._params(request, scope)
-        last_event_id = self._last_event_id(scope) if ep.resumable else None
-        body = None
-        if ep.body_model is not None:
-            body = await self._body(ep.body_model, request, receive)
-        return ep.request_class(request, params, body, identity, last_event_id)
-
-    def _params(self, request: Request, scope: Scope) -> BaseModel:
-        raw: dict[str, str] = {}
-        path_params = scope.get("path_params", {})
-        for p in self.endpoint.params:
-            if p.location == "path":
-                value = path_params.get(p.key)
-            elif p.location == "query":
-                value = request.query_params.get(p.key)
-            else:
-                value = request.headers.get(p.key)
-            if value is not None:
-                raw[p.field] = value
-        try:
-            return self.endpoint.params_model.model_validate(raw)
-        except ValidationError as exc:
-            fields = []
-            for err in exc.errors(include_url=False):
-                spec = self._fields.get(str(err["loc"][0])) if err["loc"] else None
-                fields.append(
-                    {
-                        "in": spec.location if spec else "query",
-                        "name": spec.name if spec else "",
-                        "message": err["msg"],
-                        "type": err["type"],
-                    }
-                )
-            raise ValidationFailed("invalid parameters", details={"fields": fields}) from None
-
-    def _last_event_id(self, scope: Scope) -> str | None:
-        for name, value in scope["headers"]:
-            if name != b"last-event-id":
-                continue
-            problem = None
-            if len(value) > self.settings.max_event_id_bytes:
-                problem = f"longer than {self.settings.max_event_id_bytes} bytes"
-            else:
-                try:
-                    text = value.decode("utf-8")
-                except UnicodeDecodeError:
-                    problem = "not UTF-8"
-                else:
-                    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
-                        problem = "contains control characters"
-            if problem is not None:
-                field = {"in": "header", "name": "Last-Event-ID", "message": problem}
-                raise ValidationFailed("invalid Last-Event-ID", details={"fields": [field]})
-            return text or None
-        return None
-
-    async def _body(self, model: type[BaseModel], request: Request, receive: Receive) -> Any:
-        limit = self.settings.max_body_bytes
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > limit:
-            raise PayloadTooLarge(f"the body is over {limit} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise _ClientGone
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"the body is over {limit} bytes")
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        raw = b"".join(chunks)
-        if not raw.strip():
-            if not self.endpoint.body_required:
-                return None
-            field = {
-                "in": "body",
-                "name": "",
-                "message": "a JSON body is required",
-                "type": "missing",
-            }
-            raise ValidationFailed("request body is required", details={"fields": [field]})
-        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if media != "application/json" and not media.endswith("+json"):
-            raise UnsupportedMediaType("the body must be application/json")
-        try:
-            return model.model_validate_json(raw)
-        except ValidationError as exc:
-            fields = [
-                {
-                    "in": "body",
-                    "name": ".".join(str(part) for part in err["loc"]),
-                    "message": err["msg"],
-                    "type": err["type"],
-                }
-                for err in exc.errors(include_url=False)
-            ]
-            raise ValidationFailed("invalid request body", details={"fields": fields}) from None
-
-
-class _StreamRun:
+class StreamRun:
     """One open stream: the handler task, the disconnect watcher and the writing loop."""
 
     def __init__(self, route: StreamRoute, request: Any, scope: Scope) -> None:
@@ -239,17 +72,31 @@ class _StreamRun:
         self.error: Exception | None = None
         self.gone: str | None = None
         self.shutdown_reason: str | None = None
+        self.writing_since: float | None = None
+        self.timed_out = False
+        self.pump_task: asyncio.Task[Any] | None = None
+        self.last_write = self.t0
+        self._open_timer: asyncio.TimerHandle | None = None
+        self._keepalive_timer: asyncio.TimerHandle | None = None
 
     async def execute(self, receive: Receive, send: Send) -> None:
         registry = self.route.registry
         self._signal(StreamSignal.EXECUTING)
         self.task = self.loop.create_task(self._call())
         watcher = self.loop.create_task(self._watch(receive))
+        self.pump_task = asyncio.current_task()
         registry.add(self)
+        self._arm_timers()
         try:
             await self._pump(send)
+        except asyncio.CancelledError:
+            if not self._own_cancel():
+                raise
         finally:
             registry.discard(self)
+            for timer in (self._open_timer, self._keepalive_timer):
+                if timer is not None:
+                    timer.cancel()
             watcher.cancel()
             outcome = self._outcome()
             self.stream._close()
@@ -330,12 +177,6 @@ class _StreamRun:
     async def _pump(self, send: Send) -> None:
         stream = self.stream
         chunks = stream._chunks
-        keepalive = self.keepalive
-        open_after = self.route.settings.open_after
-        open_at = None if open_after is None else self.t0 + open_after
-        if keepalive is not None:
-            open_at = self.t0 + keepalive if open_at is None else min(open_at, self.t0 + keepalive)
-        last = self.t0
         while self.gone is None:
             if chunks:
                 if not self.opened and not await self._start(send):
@@ -347,32 +188,44 @@ class _StreamRun:
                 message = {"type": "http.response.body", "body": body, "more_body": True}
                 if not await self._write(send, message):
                     return
-                last = self.loop.time()
+                self.last_write = self.loop.time()
                 continue
             if self.finished:
                 break
             if not self.opened and stream._open_requested:
                 if not await self._start(send):
                     return
-                last = self.loop.time()
                 continue
             stream._wakeup.clear()
-            deadline = (
-                open_at if not self.opened else (None if keepalive is None else last + keepalive)
-            )
-            try:
-                async with asyncio.timeout_at(deadline):
-                    await stream._wakeup.wait()
-            except TimeoutError:
-                if not self.opened:
-                    if not await self._start(send):
-                        return
-                    last = self.loop.time()
-                else:
-                    chunks.append(_KEEPALIVE)
+            await stream._wakeup.wait()
         if self.gone is not None:
             return
         await self._finish(send)
+
+    def _arm_timers(self) -> None:
+        # Timers rather than a timeout around every wait: a write costs no timer work at all.
+        open_after = self.route.settings.open_after
+        if open_after is not None:
+            self._open_timer = self.loop.call_at(self.t0 + open_after, self._open_due)
+        if self.keepalive is not None:
+            self._keepalive_timer = self.loop.call_at(self.t0 + self.keepalive, self._keepalive_due)
+
+    def _open_due(self) -> None:
+        if not self.opened:
+            self.stream._open_requested = True
+            self.stream._wakeup.set()
+
+    def _keepalive_due(self) -> None:
+        assert self.keepalive is not None
+        now = self.loop.time()
+        due = self.last_write + self.keepalive
+        if now >= due - 0.001 and not self.stream.closed and not self.finished:
+            # Idle for a whole interval: a comment, which also opens a stream not yet open.
+            self.stream._chunks.append(_KEEPALIVE)
+            self.stream._wakeup.set()
+            self.last_write = now
+            due = now + self.keepalive
+        self._keepalive_timer = self.loop.call_at(due, self._keepalive_due)
 
     async def _finish(self, send: Send) -> None:
         error = self.error
@@ -387,7 +240,7 @@ class _StreamRun:
                     response = error.response()
                 else:
                     response = error_response(500, "INTERNAL_ERROR", "internal server error")
-                await response(self.scope, _no_receive, send)
+                await response(self.scope, no_receive, send)
                 return
         if not self.opened and not await self._start(send):
             return
@@ -432,35 +285,43 @@ class _StreamRun:
 
     async def _start(self, send: Send) -> bool:
         self.opened = True
-        if not await self._write(send, _START):
+        if not await self._write(send, START):
             return False
         self._signal(StreamSignal.STARTED)
         return True
 
     async def _write(self, send: Send, message: Message) -> bool:
-        timeout = self.route.settings.send_timeout
-        if self.route.registry.shutting_down:
-            timeout = (
-                self.route.settings.shutdown_grace
-                if timeout is None
-                else min(timeout, self.route.settings.shutdown_grace)
-            )
+        # The registry's sweeper cancels a write that blocks too long (see ``check_write``):
+        # cheaper than a timeout per write, which would cost more than the write itself.
+        self.writing_since = self.loop.time()
         try:
-            if timeout is None:
-                await send(message)
-            else:
-                async with asyncio.timeout(timeout):
-                    await send(message)
-        except TimeoutError:
-            logger.warning(
-                "%s: dropping a client that did not read for %ss", self.route.endpoint.name, timeout
-            )
-            self.lost("send timeout")
-            return False
+            await send(message)
+        except asyncio.CancelledError:
+            if self._own_cancel():
+                return False
+            raise
         except OSError:
             self.lost("client disconnected")
             return False
+        finally:
+            self.writing_since = None
         return True
+
+    def _own_cancel(self) -> bool:
+        return self.timed_out and self.pump_task is not None and self.pump_task.uncancel() == 0
+
+    def check_write(self, now: float, limit: float) -> None:
+        """Drop the client when the current write has been blocked for more than ``limit``."""
+        since = self.writing_since
+        if since is None or now - since <= limit or self.timed_out:
+            return
+        self.timed_out = True
+        logger.warning(
+            "%s: dropping a client that read nothing for %.1fs", self.route.endpoint.name, limit
+        )
+        self.lost("send timeout")
+        if self.pump_task is not None:
+            self.pump_task.cancel()
 
 
 class StreamRegistry:
@@ -468,8 +329,9 @@ class StreamRegistry:
 
     def __init__(self, settings: ServerSettings) -> None:
         self._settings = settings
-        self._active: set[_StreamRun] = set()
+        self._active: set[StreamRun] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._sweeper: asyncio.TimerHandle | None = None
         self.shutting_down = False
 
     @property
@@ -477,12 +339,36 @@ class StreamRegistry:
         """How many streams are open."""
         return len(self._active)
 
-    def add(self, run: _StreamRun) -> None:
+    def add(self, run: StreamRun) -> None:
         """Track an open stream."""
         self._loop = run.loop
         self._active.add(run)
+        if self._sweeper is None:
+            self._arm()
 
-    def discard(self, run: _StreamRun) -> None:
+    def _limit(self) -> float | None:
+        limit = self._settings.send_timeout
+        if self.shutting_down:
+            grace = self._settings.shutdown_grace
+            limit = grace if limit is None else min(limit, grace)
+        return limit
+
+    def _arm(self) -> None:
+        limit = self._limit()
+        if limit is not None and self._active and self._loop is not None:
+            self._sweeper = self._loop.call_later(max(0.05, limit / 4), self._sweep)
+        else:
+            self._sweeper = None
+
+    def _sweep(self) -> None:
+        limit = self._limit()
+        if limit is not None and self._loop is not None:
+            now = self._loop.time()
+            for run in list(self._active):
+                run.check_write(now, limit)
+        self._arm()
+
+    def discard(self, run: StreamRun) -> None:
         """Forget a finished stream."""
         self._active.discard(run)
 
@@ -495,6 +381,9 @@ class StreamRegistry:
             logger.info("ending %d open stream(s)", len(self._active))
         for run in list(self._active):
             run.shutdown()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        self._arm()
         asyncio.get_running_loop().call_later(self._settings.shutdown_grace, self._expire)
 
     def begin_shutdown_threadsafe(self) -> None:

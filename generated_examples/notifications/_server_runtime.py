@@ -3,7 +3,8 @@
 
 Copied verbatim into every generated package as ``_server_runtime.py``, together with
 ``_server_sse.py`` (wire format, errors, auth, hooks, settings), ``_server_stream.py`` (request and
-stream bases) and ``_server_flow.py`` (one request from checks to the last byte; shutdown).
+stream bases), ``_server_route.py`` (checks before a stream) and ``_server_flow.py`` (a stream
+from first byte to last; shutdown).
 Imports only the standard library, starlette and pydantic.
 """
 
@@ -19,7 +20,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ._server_flow import SSE_HEADERS, StreamRegistry, StreamRoute
+from ._server_flow import SSE_HEADERS, StreamRegistry
+from ._server_route import StreamRoute
 from ._server_sse import (
     AccessRule,
     Authenticator,
@@ -67,7 +69,7 @@ __all__ = [
     "build_app",
 ]
 
-RUNTIME_MODULES = ("_server_sse", "_server_stream", "_server_flow")
+RUNTIME_MODULES = ("_server_sse", "_server_stream", "_server_flow", "_server_route")
 
 
 def build_app(

@@ -21,6 +21,7 @@ RUNTIME_FILES = {
     "_server_sse.py": "_server_sse.py",
     "_server_stream.py": "_server_stream.py",
     "_server_flow.py": "_server_flow.py",
+    "_server_route.py": "_server_route.py",
 }
 
 # What server.py re-exports from the runtime for the user's module.

@@ -340,4 +340,4 @@ def test_unknown_paths_and_methods_answer_json(srv: Any) -> None:
         r = http.post(srv.url + "/feed/news")
         assert r.status_code == 405 and r.json()["code"] == "METHOD_NOT_ALLOWED"
         r = http.head(srv.url + "/feed/news")
-        assert r.status_code == 405
+        assert r.status_code == 405 and r.headers["allow"] == "GET"
