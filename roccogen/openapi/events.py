@@ -209,10 +209,46 @@ class EventReader:
         found.has_ids = "id" in base.props or all("id" in s.props for _, s in branches)
         mapping = self._mapping(base)
         several = len(branches) > 1
+        if not several:
+            inferred = self._named_by_data(branches[0][1])
+            if inferred:
+                found.events += inferred
+                return
         for branch, shape in branches:
             event = self._member(branch, shape, mapping, stream_class, several, branch is not loc)
             if event is not None:
                 found.events.append(event)
+
+    def _named_by_data(self, shape: Shape) -> list[FoundEvent]:
+        """Events named by the data's discriminator, when the frame's ``event`` is any string.
+
+        Anthropic-style streams (OpenRouter's ``/messages``) send ``event: message_start`` with
+        ``data: {"type": "message_start", ...}``: the data's discriminator mapping names the events.
+        """
+        event, data = shape.props.get("event"), shape.props.get("data")
+        if event is None or data is None or self._const(event) is not None:
+            return []
+        target = self.resolver.deref(data)
+        if target is None:
+            return []
+        disc = self.shape(target).discriminator
+        mapping = disc.node.get("mapping") if disc is not None and isinstance(disc.node, dict) else None
+        if disc is None or not isinstance(mapping, dict) or not mapping:
+            return []
+        events: list[FoundEvent] = []
+        for name, ref in mapping.items():
+            if not isinstance(name, str) or not isinstance(ref, str):
+                return []
+            if "#" not in ref and "/" not in ref:
+                ref = "#/components/schemas/" + ref
+            where = disc.child("mapping", name)
+            member = self.resolver.target(ref, where)
+            if member is None:
+                return []
+            events.append(FoundEvent(name, name != UNNAMED_EVENT, self.registry.name_for_target(member), "data", None, where))
+        prop = disc.node.get("propertyName")
+        self.warn(event, "RG031", f"`event` may be any string; the event names are taken from the data's discriminator (`{prop}`): {', '.join(mapping)} — give each kind a oneOf member with an `event` const to say so explicitly")
+        return events
 
     def _mapping(self, base: Shape) -> dict[tuple[str, str], str]:
         """Discriminator mapping on ``event``: target location → event name."""

@@ -219,5 +219,12 @@ def test_openrouter_speakeasy_envelopes_and_sentinels() -> None:
     for stream in api.streams:
         assert stream.terminal is not None and stream.terminal.sentinel == "[DONE]"
     assert _events(_stream(api, "sendChatCompletionRequest"))["message"] == (False, "ChatStreamChunk", "data")
+    # `event` is any string there; the data's discriminator mapping names the events.
+    messages = _events(_stream(api, "createMessages"))
+    assert messages["message_start"] == (True, "MessagesStartEvent", "data")
+    assert sorted(messages) == [
+        "[DONE]", "content_block_delta", "content_block_start", "content_block_stop", "error",
+        "message_delta", "message_start", "message_stop", "ping",
+    ]
     not_streams = [d.message for d in diagnostics if d.code == "RG038" and "not a stream" in d.message]
     assert len(not_streams) == 2 and "POST /embeddings" in not_streams[0] + not_streams[1]
