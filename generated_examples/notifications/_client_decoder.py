@@ -97,6 +97,9 @@ class SseDecoder:
                 self._event = b""
                 self._block_retry = None
                 continue
+            if line[:6] == b"data: ":  # the common case, without partition's allocations
+                data.append(line[6:])
+                continue
             if line[0] == _COLON:
                 continue
             name, _, value = line.partition(b":")
