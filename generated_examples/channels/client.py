@@ -77,6 +77,8 @@ ChannelStreamEvent: TypeAlias = LogEvent | MessageEvent
 
 
 class _ChannelStreamHandlers(_rt.HandlerRegistry):
+    """Typed ``on()`` for the events of channel-stream."""
+
     @overload
     def on(self, name: Literal["log"]) -> _rt.Decorator[LogEvent]: ...
 

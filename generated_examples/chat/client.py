@@ -124,6 +124,8 @@ class ChatCompletionError(_rt.ErrorEventReceived[ErrorEvent]):
 
 
 class _ChatCompletionHandlers(_rt.HandlerRegistry):
+    """Typed ``on()`` for the events of chat-completion."""
+
     @overload
     def on(self, name: Literal["delta"]) -> _rt.Decorator[DeltaEvent]: ...
 

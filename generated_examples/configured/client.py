@@ -69,6 +69,8 @@ ConfiguredStreamEvent: TypeAlias = MessageEvent
 
 
 class _ConfiguredStreamHandlers(_rt.HandlerRegistry):
+    """Typed ``on()`` for the events of configured-stream."""
+
     @overload
     def on(self, name: Literal["message"]) -> _rt.Decorator[MessageEvent]: ...
 

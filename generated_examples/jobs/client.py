@@ -98,6 +98,8 @@ class JobProgressError(_rt.ErrorEventReceived[ErrorEvent]):
 
 
 class _JobProgressHandlers(_rt.HandlerRegistry):
+    """Typed ``on()`` for the events of job-progress."""
+
     @overload
     def on(self, name: Literal["log"]) -> _rt.Decorator[LogEvent]: ...
 

@@ -58,6 +58,8 @@ NotificationsEvent: TypeAlias = MessageEvent
 
 
 class _NotificationsHandlers(_rt.HandlerRegistry):
+    """Typed ``on()`` for the events of notifications."""
+
     @overload
     def on(self, name: Literal["message"]) -> _rt.Decorator[MessageEvent]: ...
 

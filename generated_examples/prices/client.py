@@ -80,6 +80,8 @@ PriceStreamEvent: TypeAlias = MessageEvent | PriceEvent | VolumeEvent
 
 
 class _PriceStreamHandlers(_rt.HandlerRegistry):
+    """Typed ``on()`` for the events of price-stream."""
+
     @overload
     def on(self, name: Literal["message"]) -> _rt.Decorator[MessageEvent]: ...
 
