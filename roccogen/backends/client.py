@@ -218,21 +218,22 @@ def build_views(api: Api) -> tuple[list[EventView], list[ErrorView], list[Endpoi
             views.append(_event_view(event, event_classes[key], dispatch_key))
         errors: list[tuple[int, str, str]] = []
         for err in stream.errors:
-            ekey = (err.status, err.code)
+            status = int(err.status)  # printed as a number: never text from the spec
+            ekey = (status, err.code)
             if ekey not in error_classes:
                 wanted = err.py_name or (stream.class_name + "Error")
                 error_classes[ekey] = names.claim(wanted)
                 all_errors.append(
                     ErrorView(
                         class_name=error_classes[ekey],
-                        base=status_error_class(err.status).__name__,
-                        status=err.status,
+                        base=status_error_class(status).__name__,
+                        status=status,
                         code=py_literal(err.code),
                         code_text=err.code,
                         description=err.description,
                     )
                 )
-            errors.append((err.status, py_literal(err.code), error_classes[ekey]))
+            errors.append((status, py_literal(err.code), error_classes[ekey]))
         dispatch = tuple(v for v in views if v.role != "error")
         method = _checked(stream.py_name)
         while method in method_names:
@@ -292,6 +293,7 @@ def render_client(api: Api) -> dict[PurePosixPath, str]:
         exported += [ep.error_exception] if ep.error_exception else []
     exported += [f"{api.class_name}Client", f"Async{api.class_name}Client"]
     auth = api.auth_scheme
+    credential: tuple[str, str, str | None, str | None]
     if auth.kind == "api_key":
         credential = ("api_key", "API key", auth.api_key_name or "X-API-Key", auth.api_key_in)
     else:
