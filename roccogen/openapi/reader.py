@@ -211,12 +211,13 @@ class _OpenApiReader:
         name = op_id if isinstance(op_id, str) and op_id.strip() else snake(f"{method} {path}") or "stream"
         klass = node.get(n.X_CLASS_NAME)
         stream_class = klass if isinstance(klass, str) else n.stream_class_name(name) or "Stream"
+        checkpoint = self.registry.checkpoint()
         body = self._body(op, stream_class, f"{method} {path}")
-        if body is False:
-            return None
-        found = self.events.read(media, op, stream_class)
+        found = self.events.read(media, op, stream_class) if body is not False else FoundStream()
         if found.not_a_stream is not None:
             self.warn(media, "RG038", f"{method} {path}: the document says this is not a stream ({found.not_a_stream!r}); skipped")
+        if body is False or found.not_a_stream is not None:
+            self.registry.restore(checkpoint)  # its models are not needed
             return None
         params, last_event_id = self.parts.params(path, op, item)
         fern = node.get("x-fern-streaming")

@@ -49,6 +49,7 @@ class SchemaRegistry:
         self._pending: list[tuple[str, Loc]] = []
         self._done: dict[str, str] = {}
         self._renamed: dict[str, tuple[str, str]] = {}  # class → (original, pointer) when renamed
+        self._current = ""
         self._component_names()
 
     def _component_names(self) -> None:
@@ -82,6 +83,14 @@ class SchemaRegistry:
         final = self._unique(class_name(name))
         self.taken.add(final)
         return final
+
+    def checkpoint(self) -> tuple[dict[tuple[str, str], str], set[str], list[tuple[str, Loc]]]:
+        """The registry's state, to forget the models of an operation that turns out skipped."""
+        return dict(self.by_loc), set(self.taken), list(self._pending)
+
+    def restore(self, state: tuple[dict[tuple[str, str], str], set[str], list[tuple[str, Loc]]]) -> None:
+        """Go back to a :meth:`checkpoint`."""
+        self.by_loc, self.taken, self._pending = dict(state[0]), set(state[1]), list(state[2])
 
     def rename(self, old: str, new: str) -> None:
         """Rename a model (before :meth:`models` runs)."""
@@ -133,6 +142,7 @@ class SchemaRegistry:
             if name in self._done:
                 continue
             self._done[name] = ""
+            self._current = name
             converted = self._convert(loc.node, loc)
             self._done[name] = json.dumps(converted, ensure_ascii=False)
         return [Model(name, text) for name, text in sorted(self._done.items())]
@@ -157,6 +167,10 @@ class SchemaRegistry:
             child = loc.child(key)
             if key == "$ref" and isinstance(value, str):
                 out[key] = self._ref(value, child)
+            elif key == "$recursiveRef" and value == "#":
+                out["$ref"] = PREFIX + self._current  # JSON Schema 2019-09 recursion, as 2020-12 sees it
+            elif key == "$recursiveAnchor":
+                continue
             elif key in _DATA_KEYWORDS or key.startswith("x-"):
                 out[key] = value
             elif key in _MAP_KEYWORDS and isinstance(value, dict):
