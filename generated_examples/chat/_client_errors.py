@@ -10,8 +10,6 @@ from typing import Any, Generic, TypeVar
 import httpx
 import httpx_sse
 
-from ._client_decoder import content_type_essence
-
 __all__ = [
     "ApiError",
     "BadRequestError",
@@ -30,6 +28,7 @@ __all__ = [
     "UnknownEventError",
     "UnprocessableEntityError",
     "check_content_type",
+    "content_type_essence",
     "error_for_response",
     "status_error_class",
 ]
@@ -199,3 +198,10 @@ def check_content_type(response: httpx.Response) -> None:
             f"expected Content-Type text/event-stream, got {essence or 'none'!r}",
             request=response.request,
         )
+
+
+def content_type_essence(value: str | None) -> str:
+    """The MIME type essence of a Content-Type header: type/subtype, lower case, no parameters."""
+    if not value:
+        return ""
+    return value.partition(";")[0].strip().lower()

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Generic, Self, TypeAlias, TypeVar
 import httpx
 from httpx_sse import ServerSentEvent
 
-from ._client_decoder import SseDecoder, content_type_essence
+from ._client_decoder import MAX_EVENT_BYTES, EventTooLargeError, SseDecoder
 from ._client_errors import (
     ApiError,
     BadRequestError,
@@ -34,6 +34,7 @@ from ._client_errors import (
     UnauthorizedError,
     UnknownEventError,
     UnprocessableEntityError,
+    content_type_essence,
     status_error_class,
 )
 from ._client_stream import AsyncStream, HandlerRegistry, Stream, StreamCore
@@ -51,6 +52,7 @@ from ._client_types import (
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "MAX_EVENT_BYTES",
     "ApiError",
     "AsyncClientBase",
     "AsyncStream",
@@ -63,6 +65,7 @@ __all__ = [
     "Endpoint",
     "ErrorEventReceived",
     "EventKind",
+    "EventTooLargeError",
     "EventValidationError",
     "ForbiddenError",
     "Handler",

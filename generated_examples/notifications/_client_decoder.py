@@ -14,10 +14,17 @@ from __future__ import annotations
 
 from httpx_sse import ServerSentEvent
 
-__all__ = ["SseDecoder", "content_type_essence"]
+from ._client_errors import StreamError
 
+__all__ = ["MAX_EVENT_BYTES", "EventTooLargeError", "SseDecoder"]
+
+MAX_EVENT_BYTES = 16 * 1024 * 1024  # one line, or the data of one event, may not grow beyond this
 _BOM = b"\xef\xbb\xbf"
 _COLON = 58  # ord(":")
+
+
+class EventTooLargeError(StreamError):
+    """A line or an event's data outgrew the decoder's limit: the server is misbehaving."""
 
 
 def _text(raw: bytes) -> str:
@@ -38,14 +45,16 @@ class SseDecoder:
         "_data",
         "_event",
         "_id_buffer",
+        "_limit",
         "_names",
         "_pending",
+        "_size",
         "_skip_lf",
         "last_event_id",
         "retry",
     )
 
-    def __init__(self, last_event_id: str = "") -> None:
+    def __init__(self, last_event_id: str = "", max_event_bytes: int = MAX_EVENT_BYTES) -> None:
         self.last_event_id = last_event_id
         self.retry: int | None = None
         self._id_buffer = last_event_id
@@ -56,6 +65,8 @@ class SseDecoder:
         self._event = b""
         self._block_retry: int | None = None
         self._names: dict[bytes, str] = {}
+        self._limit = max_event_bytes
+        self._size = 0  # bytes of data buffered for the current event
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Decode one chunk; return the events completed by it (often none or one)."""
@@ -81,9 +92,10 @@ class SseDecoder:
             chunk = self._pending + chunk
         lines = chunk.split(b"\n")
         self._pending = lines.pop()
-        if not lines:
-            return []
-        return self._lines(lines)
+        events = self._lines(lines) if lines else []
+        if len(self._pending) > self._limit or self._size > self._limit:
+            raise EventTooLargeError(f"an event or line exceeds {self._limit} bytes")
+        return events
 
     def _lines(self, lines: list[bytes]) -> list[ServerSentEvent]:
         out: list[ServerSentEvent] = []
@@ -94,11 +106,13 @@ class SseDecoder:
                 if data:
                     out.append(self._dispatch(data))
                     data = self._data = []
+                    self._size = 0
                 self._event = b""
                 self._block_retry = None
                 continue
             if line[:6] == b"data: ":  # the common case, without partition's allocations
                 data.append(line[6:])
+                self._size += len(line)
                 continue
             if line[0] == _COLON:
                 continue
@@ -107,6 +121,7 @@ class SseDecoder:
                 value = value[1:]
             if name == b"data":
                 data.append(value)
+                self._size += len(line)
             elif name == b"event":
                 self._event = value
             elif name == b"id":
@@ -134,13 +149,7 @@ class SseDecoder:
         self._pending = b""
         self._skip_lf = False
         self._data = []
+        self._size = 0
         self._event = b""
         self._block_retry = None
         self._id_buffer = self.last_event_id
-
-
-def content_type_essence(value: str | None) -> str:
-    """The MIME type essence of a Content-Type header: type/subtype, lower case, no parameters."""
-    if not value:
-        return ""
-    return value.partition(";")[0].strip().lower()

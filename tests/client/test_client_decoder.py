@@ -12,7 +12,8 @@ import random
 import httpx_sse
 import pytest
 
-from roccogen.runtime._client_decoder import SseDecoder, content_type_essence
+from roccogen.runtime._client_decoder import EventTooLargeError, SseDecoder
+from roccogen.runtime._client_errors import StreamError, content_type_essence
 
 Ev = tuple[str, str, str, int | None]  # event, data, id, retry
 
@@ -186,3 +187,19 @@ def test_httpx_sse_alone_would_emit_phantom_events() -> None:
 )
 def test_content_type_essence(header: str | None, essence: str) -> None:
     assert content_type_essence(header) == essence
+
+
+def test_a_line_without_end_cannot_grow_without_bound() -> None:
+    decoder = SseDecoder(max_event_bytes=1000)
+    decoder.feed(b"data: ok\n\n")
+    with pytest.raises(EventTooLargeError):
+        for _ in range(20):
+            decoder.feed(b"x" * 100)
+    assert issubclass(EventTooLargeError, StreamError)
+
+
+def test_an_event_of_many_data_lines_cannot_grow_without_bound() -> None:
+    decoder = SseDecoder(max_event_bytes=1000)
+    assert len(decoder.feed(b"data: 123456789\n" * 50 + b"\n")) == 1  # 800 bytes: fine
+    with pytest.raises(EventTooLargeError):
+        decoder.feed(b"data: 123456789\n" * 80)
