@@ -25,6 +25,7 @@ REEXPORTS = (
     "ApiError",
     "ContentTypeError",
     "ErrorEventReceived",
+    "EventTooLargeError",
     "EventValidationError",
     "IdleTimeoutError",
     "ReconnectExhaustedError",
