@@ -217,9 +217,12 @@ class StreamRun:
 
     def _keepalive_due(self) -> None:
         assert self.keepalive is not None
+        self._keepalive_timer = None
+        if self.stream.closed or self.finished:
+            return  # nothing more will be written: no more keep-alives either
         now = self.loop.time()
         due = self.last_write + self.keepalive
-        if now >= due - 0.001 and not self.stream.closed and not self.finished:
+        if now >= due - 0.001:
             # Idle for a whole interval: a comment, which also opens a stream not yet open.
             self.stream._chunks.append(_KEEPALIVE)
             self.stream._wakeup.set()

@@ -351,3 +351,74 @@ def test_every_event_of_a_resumable_stream_needs_an_id() -> None:
             blocks = all_blocks(r)
     assert len(caught) == 3 and all("needs an id" in c for c in caught)
     assert [(b["event"], b["id"]) for b in blocks] == [("error", None)]
+
+
+kitchen = generate("kitchen")
+KitchenModels = sys.modules["srvt_kitchen.models"]
+
+
+class Kitchen(kitchen.KitchenService):
+    def __init__(self, feed: Any = None, upload: Any = None) -> None:
+        self._feed = feed
+        self._upload = upload
+
+    async def feed(self, request: Any, stream: Any) -> None:
+        await self._feed(request, stream)
+
+    async def upload(self, request: Any, stream: Any) -> None:
+        await self._upload(request, stream)
+
+    async def secure(self, request: Any, stream: Any) -> None:
+        raise NotImplementedError
+
+    async def maybe_auth(self, request: Any, stream: Any) -> None:
+        raise NotImplementedError
+
+    async def optional_body(self, request: Any, stream: Any) -> None:
+        raise NotImplementedError
+
+
+async def _nobody(request: Any) -> None:
+    return None
+
+
+def test_keepalive_follows_the_spec_interval() -> None:
+    async def upload(request: Any, stream: Any) -> None:
+        await stream.send(KitchenModels.Tick(n=1))
+        await asyncio.sleep(2.6)  # the spec says keepalive: 1s
+        await stream.send(KitchenModels.Tick(n=2))
+
+    app = kitchen.create_app(Kitchen(upload=upload), authenticator=_nobody)
+    with LiveServer(app) as srv, client() as http:
+        with http.stream("POST", srv.url + "/upload/b", json={"symbols": ["A"]}) as r:
+            blocks = all_blocks(r)
+    comments = [b for b in blocks if b["data"] is None]
+    assert 1 <= len(comments) <= 3, blocks
+    assert blocks[0]["data"] is not None and blocks[-1]["data"] is not None
+
+
+def test_no_keepalive_work_after_the_stream_closed() -> None:
+    flow = sys.modules["srvt_kitchen._server_flow"]
+    calls = 0
+    original = flow.StreamRun._keepalive_due
+
+    def counting(self: Any) -> None:
+        nonlocal calls
+        calls += 1
+        original(self)
+
+    async def feed(request: Any, stream: Any) -> None:
+        await stream.end(KitchenModels.Summary(total=1), id="1")
+        await asyncio.sleep(0.6)  # the handler lingers after its terminal event
+
+    settings = kitchen.ServerSettings(default_keepalive=0.05)
+    app = kitchen.create_app(Kitchen(feed=feed), authenticator=_nobody, settings=settings)
+    flow.StreamRun._keepalive_due = counting
+    try:
+        with LiveServer(app) as srv, client() as http:
+            with http.stream("GET", srv.url + "/feed/news") as r:
+                blocks = all_blocks(r)
+    finally:
+        flow.StreamRun._keepalive_due = original
+    assert [b["event"] for b in blocks] == ["end"]
+    assert calls <= 3, calls
