@@ -9,11 +9,13 @@ wrappers around the classes here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Self, TypeAlias, TypeVar
 
 import httpx
+import httpx_sse
 from httpx_sse import ServerSentEvent
 
 from ._client_decoder import MAX_EVENT_BYTES, EventTooLargeError, SseDecoder
@@ -34,6 +36,7 @@ from ._client_errors import (
     UnauthorizedError,
     UnknownEventError,
     UnprocessableEntityError,
+    check_content_type,
     content_type_essence,
     status_error_class,
 )
@@ -65,6 +68,7 @@ __all__ = [
     "Endpoint",
     "ErrorEventReceived",
     "EventKind",
+    "EventSource",
     "EventTooLargeError",
     "EventValidationError",
     "ForbiddenError",
@@ -90,8 +94,10 @@ __all__ = [
     "UnknownEventError",
     "UnknownPolicy",
     "UnprocessableEntityError",
+    "aconnect_sse",
     "api_key_credentials",
     "bearer_credentials",
+    "connect_sse",
     "content_type_essence",
     "status_error_class",
     "text",
@@ -118,6 +124,51 @@ class TypedEvent(Generic[DataT]):
     retry: int | None
     raw: ServerSentEvent = field(repr=False, compare=False)
     event: ClassVar[str] = ""
+
+
+class EventSource(httpx_sse.EventSource):
+    """httpx-sse's ``EventSource`` with the conformant decoder and the exact Content-Type check.
+
+    For code written against httpx-sse that wants standard decoding and nothing else.
+    """
+
+    def _check_content_type(self) -> None:
+        check_content_type(self.response)
+
+    def iter_sse(self) -> Iterator[ServerSentEvent]:
+        """The events of the response, decoded as the standard says."""
+        self._check_content_type()
+        decoder = SseDecoder()
+        for chunk in self.response.iter_bytes():
+            yield from decoder.feed(chunk)
+        decoder.end()
+
+    async def aiter_sse(self) -> AsyncGenerator[ServerSentEvent, None]:
+        """The events of the response, decoded as the standard says (async)."""
+        self._check_content_type()
+        decoder = SseDecoder()
+        async for chunk in self.response.aiter_bytes():
+            for event in decoder.feed(chunk):
+                yield event
+        decoder.end()
+
+
+@contextmanager
+def connect_sse(
+    client: httpx.Client, method: str, url: str, **kwargs: Any
+) -> Iterator[EventSource]:
+    """``httpx_sse.connect_sse``, yielding the conformant ``EventSource``."""
+    with httpx_sse.connect_sse(client, method, url, **kwargs) as source:
+        yield EventSource(source.response)
+
+
+@asynccontextmanager
+async def aconnect_sse(
+    client: httpx.AsyncClient, method: str, url: str, **kwargs: Any
+) -> AsyncIterator[EventSource]:
+    """``httpx_sse.aconnect_sse``, yielding the conformant ``EventSource``."""
+    async with httpx_sse.aconnect_sse(client, method, url, **kwargs) as source:
+        yield EventSource(source.response)
 
 
 @dataclass(frozen=True, slots=True)

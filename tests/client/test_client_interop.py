@@ -7,11 +7,15 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sse_live import generated, live_server
+import httpx
+import httpx_sse
+from sse_live import generated, live_server, send_chunk, send_end, send_head
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
+
+from roccogen.runtime.client_runtime import aconnect_sse, connect_sse
 
 
 def prices_app() -> Starlette:
@@ -79,3 +83,39 @@ def test_jobs_client_resumes_against_sse_starlette() -> None:
     assert [e.data.step for e in events[:-1]] == list(range(1, 13))
     assert type(events[-1]).__name__ == "DoneEvent"
     assert seen == [None, "5", "10"]
+
+
+WIRE = (
+    b"\xef\xbb\xbfid: 1\r\ndata: caf\xc3\xa9\r\n\r\n"  # BOM, CRLF, UTF-8 despite the charset below
+    b": keep-alive\r\n\r\n"  # after an id: httpx-sse 0.4.3 would emit an empty event here
+    b"retry: +5\r\ndata: b\r\n\r\n"
+    b"data: unterminated"
+)
+
+
+def wire_app() -> Any:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send_head(send, 200, "text/event-stream; charset=iso-8859-1")
+        for i in range(len(WIRE)):  # one byte per write: every boundary is awkward
+            await send_chunk(send, WIRE[i : i + 1])
+        await send_end(send)
+
+    return app
+
+
+def test_drop_in_event_source_keeps_the_httpx_sse_api() -> None:
+    expected = [("message", "café", "1", None), ("message", "b", "1", None)]
+    with live_server(wire_app()) as url:
+        with httpx.Client() as http, connect_sse(http, "GET", url) as source:
+            assert isinstance(source, httpx_sse.EventSource)
+            got = [(e.event, e.data, e.id, e.retry) for e in source.iter_sse()]
+        assert got == expected
+
+        async def main() -> list[Any]:
+            async with httpx.AsyncClient() as http, aconnect_sse(http, "GET", url) as source:
+                return [(e.event, e.data, e.id, e.retry) async for e in source.aiter_sse()]
+
+        assert asyncio.run(main()) == expected
+        with httpx.Client() as http, httpx_sse.connect_sse(http, "GET", url) as plain:
+            raw = [(e.event, e.data, e.id) for e in plain.iter_sse()]
+        assert raw != [(e, d, i) for e, d, i, _ in expected]  # what the runtime corrects
