@@ -315,3 +315,35 @@ def test_abandoning_async_iteration_closes_the_response(prices: ModuleType) -> N
     with live_server(endless_app(disconnected)) as url:
         assert asyncio.run(main(url))
     assert disconnected == ["gone"]
+
+
+def test_a_handler_can_stop_the_run(prices: ModuleType) -> None:
+    disconnected: list[str] = []
+    seen: list[float] = []
+    with live_server(endless_app(disconnected)) as url, prices.PricesClient(url) as client:
+        stream = client.price_stream()
+
+        @stream.on("price")
+        def on_price(event: Any) -> None:
+            seen.append(event.data.price)
+            if len(seen) == 5:
+                stream.close()
+
+        stream.run()
+
+        async def main() -> list[float]:
+            got: list[float] = []
+            async with prices.AsyncPricesClient(url) as async_client:
+                astream = async_client.price_stream()
+
+                @astream.on("price")
+                async def on_async_price(event: Any) -> None:
+                    got.append(event.data.price)
+                    if len(got) == 3:
+                        await astream.aclose()
+
+                await astream.run()
+            return got
+
+        assert asyncio.run(main()) == [0, 1, 2]
+    assert seen == [0, 1, 2, 3, 4]
