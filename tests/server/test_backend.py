@@ -140,3 +140,31 @@ def test_handlers_type_check_and_wrong_payloads_are_type_errors(tmp_path: Path) 
     flagged = {int(line.split(":")[1]) for line in errors}
     expected = {i + 1 for i, line in enumerate(BAD.splitlines()) if "# E:" in line}
     assert flagged == expected, proc.stdout
+
+
+def test_generated_servers_of_odd_specs_pass_mypy_strict_and_ruff(tmp_path: Path) -> None:
+    from server_harness import _OUT  # every generated package of this session lives there
+
+    for spec in ("kitchen", "collide"):
+        generate(spec)
+    hostile_api, _ = load_api(Path(__file__).resolve().parents[1] / "hostile" / "hostile.yaml")
+    assert hostile_api is not None
+    from roccogen.output import write_files
+    from roccogen.pipeline import render_api
+
+    write_files(tmp_path, render_api(hostile_api))
+    for name in ("srvt_kitchen", "srvt_collide"):
+        shutil.copytree(_OUT / name, tmp_path / name)
+    packages = ["srvt_kitchen", "srvt_collide", hostile_api.package]
+    server_files = [f"{p}/{f}" for p in packages for f in ("server.py", *RUNTIME_FILES.values())]
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir=/dev/null",
+         *server_files],
+        check=False, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", *server_files],
+        check=False, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
