@@ -155,10 +155,11 @@ class StreamCore(HandlerRegistry, Generic[EvT]):
 
     def _idle(self, exc: Exception) -> IdleTimeoutError | None:
         idle = self.options.idle_timeout
-        timed_out = isinstance(exc, httpx.ReadTimeout) and idle is not None
-        if timed_out and time.monotonic() - self._since >= idle * 0.99:  # type: ignore[operator]
-            return IdleTimeoutError(f"no event for {idle} s")
-        return None
+        if idle is None or not isinstance(exc, httpx.ReadTimeout):
+            return None
+        if time.monotonic() - self._since < idle * 0.99:
+            return None  # the user's own read timeout, shorter than the idle timeout
+        return IdleTimeoutError(f"no event for {idle} s")
 
     def _backoff(self, failures: int, cause: BaseException | None) -> float:
         policy = self.options.reconnect
