@@ -318,7 +318,7 @@ def test_idle_timeout_ignores_keepalive_comments_sync() -> None:
     got: list[Any] = []
     with (
         live_server(ticking_app(3, 0.02)) as url,
-        prices.PricesClient(url, idle_timeout=0.3) as client,
+        prices.PricesClient(url, idle_timeout=1.0) as client,
         pytest.raises(prices.IdleTimeoutError),
         client.price_stream() as stream,
     ):
@@ -332,7 +332,7 @@ def test_idle_timeout_ignores_keepalive_comments_async() -> None:
     got: list[Any] = []
 
     async def main(url: str) -> None:
-        async with prices.AsyncPricesClient(url) as client, client.price_stream(idle_timeout=0.3) as stream:
+        async with prices.AsyncPricesClient(url) as client, client.price_stream(idle_timeout=1.0) as stream:
             async for event in stream:
                 got.append(event)
 
