@@ -153,8 +153,8 @@ _ENDPOINTS = (
         path="/channels/{channel}/events",
         params_model=ChannelStreamParams,
         params=(
-            _server_runtime.ParamSpec("channel", "path", "channel", "channel"),
-            _server_runtime.ParamSpec("filter", "query", "filter", "filter"),
+            _server_runtime.ParamSpec("channel", "path", "channel", "channel", "string"),
+            _server_runtime.ParamSpec("filter", "query", "filter", "filter", "string"),
         ),
         body_model=None,
         body_required=False,

@@ -197,7 +197,9 @@ _ENDPOINTS = (
         path="/chat/completions",
         params_model=ChatCompletionParams,
         params=(
-            _server_runtime.ParamSpec("X-Request-Id", "header", "x_request_id", "X-Request-Id"),
+            _server_runtime.ParamSpec(
+                "X-Request-Id", "header", "x_request_id", "X-Request-Id", "string"
+            ),
         ),
         body_model=ChatRequest,
         body_required=True,

@@ -8,6 +8,7 @@ pydantic and its sibling ``_server_sse``.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
@@ -192,12 +193,34 @@ class EventStream:
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """Where one parameter comes from: ``field`` of the params model, ``key`` in the request."""
+    """Where one parameter comes from: ``field`` of the params model, ``key`` in the request.
+
+    ``type`` is the spec's scalar type: numbers and booleans are converted from their text
+    before validation, so that enums of them (``Literal[1, 2]``) match.
+    """
 
     name: str
     location: str
     field: str
     key: str
+    type: str = "string"
+
+    def convert(self, text: str) -> object:
+        """``text`` as the parameter's type when it is spelled as one, else unchanged."""
+        kind = self.type
+        if kind == "integer" and _INTEGER.match(text):
+            return int(text)
+        if kind == "number" and _NUMBER.match(text):
+            return float(text)
+        if kind == "boolean":
+            return _BOOLEANS.get(text.lower(), text)
+        return text
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+\Z")
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
+_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True}
+_BOOLEANS.update({"false": False, "0": False, "no": False, "off": False})
 
 
 @dataclass(frozen=True)

@@ -172,9 +172,11 @@ _ENDPOINTS = (
         path="/jobs/{job_id}/progress",
         params_model=JobProgressParams,
         params=(
-            _server_runtime.ParamSpec("job_id", "path", "job_id", "job_id"),
-            _server_runtime.ParamSpec("verbose", "query", "verbose", "verbose"),
-            _server_runtime.ParamSpec("X-Request-Id", "header", "x_request_id", "X-Request-Id"),
+            _server_runtime.ParamSpec("job_id", "path", "job_id", "job_id", "string"),
+            _server_runtime.ParamSpec("verbose", "query", "verbose", "verbose", "boolean"),
+            _server_runtime.ParamSpec(
+                "X-Request-Id", "header", "x_request_id", "X-Request-Id", "string"
+            ),
         ),
         body_model=None,
         body_required=False,

@@ -66,6 +66,7 @@ class ParamView:
     name: str  # wire name
     location: str
     key: str  # path placeholder (Starlette) / query key / header name
+    type: str  # the spec's scalar type
     base_type: str
     enum: tuple[JsonScalar, ...] | None
     constraints: tuple[tuple[str, JsonScalar], ...]
@@ -154,7 +155,10 @@ def _constraints(p: Param) -> tuple[tuple[str, JsonScalar], ...]:
         ("gt", p.exclusive_minimum),
         ("lt", p.exclusive_maximum),
     ]
-    return tuple((k, v) for k, v in pairs if v is not None)
+    out = [(k, v) for k, v in pairs if v is not None]
+    if p.type == "number":
+        out.append(("allow_inf_nan", False))  # JSON has no inf or nan
+    return tuple(out)
 
 
 def _params(ep: StreamEndpoint) -> tuple[ParamView, ...]:
@@ -170,6 +174,7 @@ def _params(ep: StreamEndpoint) -> tuple[ParamView, ...]:
                 name=p.name,
                 location=p.location,
                 key=p.py_name if p.location == "path" else p.name,
+                type=p.type,
                 base_type=_PY_TYPES[p.type],
                 enum=p.enum,
                 constraints=_constraints(p),

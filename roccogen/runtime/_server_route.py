@@ -98,7 +98,7 @@ class StreamRoute:
         return ep.request_class(request, params, body, identity, last_event_id)
 
     def _params(self, request: Request, scope: Scope) -> BaseModel:
-        raw: dict[str, str] = {}
+        raw: dict[str, object] = {}
         path_params = scope.get("path_params", {})
         for p in self.endpoint.params:
             if p.location == "path":
@@ -108,7 +108,7 @@ class StreamRoute:
             else:
                 value = request.headers.get(p.key)
             if value is not None:
-                raw[p.field] = value
+                raw[p.field] = p.convert(value)
         try:
             return self.endpoint.params_model.model_validate(raw)
         except ValidationError as exc:

@@ -48,6 +48,9 @@ class Kitchen(kitchen.KitchenService):
             "ratio": request.ratio,
             "flag": request.flag,
             "x_tenant": request.x_tenant,
+            "level": request.level,
+            "weight": request.weight,
+            "strict": request.strict,
             "last_event_id": request.last_event_id,
         }
         await stream.note(json.dumps(values), id="0")
@@ -89,13 +92,13 @@ def _fields(response: Any) -> set[tuple[str, str]]:
 
 def test_valid_params_arrive_typed(srv: Any) -> None:
     with client() as http:
-        url = srv.url + "/feed/news?count=7&mode=slow&ratio=0.5&flag=true"
+        url = srv.url + "/feed/news?count=7&mode=slow&ratio=0.5&flag=true&level=2&weight=1.5&strict=1"
         with http.stream("GET", url, headers={"X-Tenant": "acme"}) as r:
             assert r.status_code == 200
             values = _note(r)
     assert values == {
         "topic": "news", "count": 7, "mode": "slow", "ratio": 0.5, "flag": True,
-        "x_tenant": "acme", "last_event_id": None,
+        "x_tenant": "acme", "last_event_id": None, "level": 2, "weight": 1.5, "strict": True,
     }  # fmt: skip
 
 
@@ -116,6 +119,12 @@ def test_defaults_apply_and_optional_params_are_none(srv: Any) -> None:
         ("/feed/news?mode=medium", {}, {("query", "mode")}),
         ("/feed/news?ratio=0", {}, {("query", "ratio")}),
         ("/feed/news?flag=maybe", {}, {("query", "flag")}),
+        ("/feed/news?level=4", {}, {("query", "level")}),
+        ("/feed/news?level=1.5", {}, {("query", "level")}),
+        ("/feed/news?weight=1", {}, {("query", "weight")}),
+        ("/feed/news?strict=false", {}, {("query", "strict")}),
+        ("/feed/news?ratio=inf", {}, {("query", "ratio")}),
+        ("/feed/news?ratio=nan", {}, {("query", "ratio")}),
         ("/feed/news", {"X-Tenant": "ACME"}, {("header", "X-Tenant")}),
         (
             "/feed/Bad?count=0&mode=x",
