@@ -287,7 +287,7 @@ class EventReader:
             event_prop = shape.props.get("event")
             if several:
                 self.warn(branch, "RG031", "oneOf member without an `event` const: read as the unnamed `message` event; add `properties: {event: {const: <name>}}`")
-            elif event_prop is not None and self._const(event_prop) is None:
+            elif event_prop is not None and "event" in shape.required and self._const(event_prop) is None:
                 self.warn(event_prop, "RG031", "`event` may be any string, so event kinds cannot be told apart: every event is read as the unnamed `message` event; give each kind a oneOf member with an `event` const")
             name = UNNAMED_EVENT
         named = name != UNNAMED_EVENT or shape.ext.get(n.X_NAMED) is True

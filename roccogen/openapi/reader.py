@@ -43,10 +43,16 @@ def looks_like_openapi(data: Any) -> bool:
     )
 
 
-def read_openapi(doc: SourceDocument, default_package: str | None = None) -> tuple[Api | None, list[Diagnostic]]:
-    """Read an OpenAPI document into the IR; every problem comes back as a diagnostic."""
+def read_openapi(
+    doc: SourceDocument, default_package: str | None = None, file: Path | None = None
+) -> tuple[Api | None, list[Diagnostic]]:
+    """Read an OpenAPI document into the IR; every problem comes back as a diagnostic.
+
+    ``file`` is where the document is on disk, for relative ``$ref``s, when ``doc.path`` (the name
+    shown in messages) is not a path from the current directory.
+    """
     package = default_package or snake(Path(doc.path).name.split(".", 1)[0]) or "api"
-    reader = _OpenApiReader(doc, package)
+    reader = _OpenApiReader(doc, package, file)
     api = reader.read()
     diags = sorted(reader.diags)
     return (None if has_errors(diags) else api), diags
@@ -70,9 +76,10 @@ class _Draft:
 
 
 class _OpenApiReader:
-    def __init__(self, doc: SourceDocument, package: str) -> None:
+    def __init__(self, doc: SourceDocument, package: str, file: Path | None) -> None:
         self.doc = doc
         self.package = package
+        self.file = file
         self.diags: list[Diagnostic] = []
         self.root = Loc(doc.data, doc, "")
         self._explicit: dict[tuple[str, str, str], str] = {}
@@ -110,7 +117,7 @@ class _OpenApiReader:
         if version is None:
             return None
         data: dict[str, Any] = self.doc.data
-        resolver = Resolver(self.doc, self.diags)
+        resolver = Resolver(self.doc, self.diags, self.file)
         self.registry = SchemaRegistry(resolver, self.diags, version < (3, 1))
         self.events = EventReader(resolver, self.registry, self.diags, version)
         self.parts = PartsReader(resolver, self.diags, version < (3, 1))

@@ -49,10 +49,12 @@ def unescape(token: str) -> str:
 class Resolver:
     """Follows ``$ref``s across the root document and the relative files it points at."""
 
-    def __init__(self, root: SourceDocument, diags: list[Diagnostic]) -> None:
+    def __init__(self, root: SourceDocument, diags: list[Diagnostic], root_file: Path | None = None) -> None:
         self.root = root
         self.diags = diags
         self._docs: dict[str, SourceDocument | None] = {}
+        # Where each loaded document really is (its ``path`` is the name shown in messages).
+        self._files: dict[str, Path] = {root.path: root_file if root_file is not None else Path(root.path)}
         self._reported: set[tuple[str, str, str]] = set()
 
     def error(self, loc: Loc, code: str, message: str) -> None:
@@ -63,7 +65,7 @@ class Resolver:
             self.diags.append(loc.doc.diag("error", code, message, loc.pointer))
 
     def _document(self, base: SourceDocument, file: str) -> SourceDocument | None:
-        path = (Path(base.path).parent / unquote(file)).resolve()
+        path = (self._files.get(base.path, Path(base.path)).parent / unquote(file)).resolve()
         key = str(path)
         if key not in self._docs:
             if not path.is_file():
@@ -72,6 +74,8 @@ class Resolver:
             doc, problems = load_source(path, str(Path(base.path).parent / unquote(file)))
             self.diags.extend(problems)
             self._docs[key] = doc
+            if doc is not None:
+                self._files[doc.path] = path
         return self._docs[key]
 
     def target(self, ref: str, at: Loc) -> Loc | None:

@@ -48,7 +48,7 @@ class SchemaRegistry:
         self.taken: set[str] = set()
         self._pending: list[tuple[str, Loc]] = []
         self._done: dict[str, str] = {}
-        self._renamed: dict[str, tuple[str, str]] = {}  # class → (original, pointer) when renamed
+        self._renamed: dict[str, str] = {}  # class → why it is not the schema's own name
         self._current = ""
         self._component_names()
 
@@ -66,9 +66,12 @@ class SchemaRegistry:
             for i, raw in enumerate(raws):
                 final = name if i == 0 else self._unique(name)
                 self.taken.add(final)
-                self.by_loc[(self.root.path, COMPONENTS.rstrip("/") + "/" + raw.replace("~", "~0").replace("/", "~1"))] = final
+                pointer = COMPONENTS + raw.replace("~", "~0").replace("/", "~1")
+                self.by_loc[(self.root.path, pointer)] = final
                 if i:
-                    self._renamed[final] = (raw, raws[0])
+                    self._renamed[final] = f"schema {raw!r} is class {final!r}: schema {raws[0]!r} is class {name!r}"
+                elif name.endswith("Model") and not raw.endswith("Model") and name[:-5] in RESERVED:
+                    self._renamed[final] = f"schema {raw!r} is class {final!r}: {name[:-5]!r} is a name generated code uses"
 
     def _unique(self, base: str) -> str:
         if base not in self.taken:
@@ -145,11 +148,17 @@ class SchemaRegistry:
             self._current = name
             converted = self._convert(loc.node, loc)
             self._done[name] = json.dumps(converted, ensure_ascii=False)
+        self._report_renames()
         return [Model(name, text) for name, text in sorted(self._done.items())]
 
-    def renamed_note(self, name: str) -> tuple[str, str] | None:
-        """``(original, kept)`` when ``name`` was numbered to avoid a collision."""
-        return self._renamed.get(name)
+    def _report_renames(self) -> None:
+        components = self.root.data.get("components", {}).get("schemas", {})
+        by_name = {v: k for k, v in self.by_loc.items() if k[0] == self.root.path}
+        for name in sorted(self._done):
+            if name in self._renamed and name in by_name:
+                pointer = by_name[name][1]
+                if unescape(pointer.rsplit("/", 1)[-1]) in components:
+                    self.diags.append(self.root.diag("warning", "RG012", self._renamed[name], pointer, key=True))
 
     def _ref(self, ref: str, at: Loc) -> str:
         target = self.resolver.target(ref, at)
