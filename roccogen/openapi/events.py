@@ -381,6 +381,12 @@ class EventReader:
             seen.setdefault(key, event)
             kept.append(event)
         found.events = kept
+        for event in list(kept):
+            bad = [c for c in ("\r", "\n", "\x00", ":") if c in event.name]
+            if event.named and (not event.name or bad or event.name != event.name.strip()):
+                shown = ", ".join(repr(c) for c in bad) or "leading or trailing spaces" if event.name else "nothing"
+                self.error(event.loc, "RG010", f"event name {event.name!r} contains {shown}; CR, LF, NUL, ':' and surrounding spaces cannot appear in an SSE event name")
+                kept.remove(event)
         lower: dict[str, str] = {}
         for event in kept:
             if not event.named and event.sentinel is None:

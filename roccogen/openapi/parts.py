@@ -15,6 +15,7 @@ from roccogen.openapi.refs import Loc, Resolver
 
 SCALARS: tuple[ScalarType, ...] = ("string", "integer", "number", "boolean")
 _PLACEHOLDER = re.compile(r"\{([^{}/]+)\}")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _IGNORED_HEADERS = frozenset({"accept", "content-type", "authorization"})
 MAX_SCOPE_CLAUSES = 64
 
@@ -76,6 +77,9 @@ class PartsReader:
                 continue
             if where not in ("path", "query", "header"):
                 self.warn(loc, "RG039", f"{where} parameter {name!r} is not supported and was left out")
+                continue
+            if where == "header" and not _HEADER_NAME.match(name):
+                self.diags.append(loc.doc.diag("error", "RG004", f"{name!r} is not a valid HTTP header name", loc.child("name").pointer))
                 continue
             if where == "path" and name not in template:
                 self.warn(loc, "RG007", f"path parameter {name!r} does not appear in the path {path!r}; left out")

@@ -26,6 +26,7 @@ from roccogen.yaml_source import SourceDocument
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace", "query")
 SUPPORTED_METHODS = frozenset({"GET", "POST", "PUT", "PATCH"})
 _VERSION = re.compile(r"^3\.([0-9]+)\.[0-9]+")
+_TEMPLATE = re.compile(r"\{[^{}/]+\}")
 _MAX_LISTED = 25
 
 
@@ -122,6 +123,7 @@ class _OpenApiReader:
         self.events = EventReader(resolver, self.registry, self.diags, version)
         self.parts = PartsReader(resolver, self.diags, version < (3, 1))
         self.resolver = resolver
+        self._check_identifiers(self.root)
         package = data.get(n.X_PACKAGE, self.package)
         if not isinstance(package, str) or not is_identifier(package):
             self.error(self.root.child(n.X_PACKAGE), "RG011", f"package name {package!r} is not a valid Python identifier")
@@ -151,6 +153,20 @@ class _OpenApiReader:
         api = replace(api, models=tuple(models))
         return self._settle_model_names(api)
 
+    def _check_identifiers(self, loc: Loc) -> None:
+        """Names a document spells out for generated code must be plain identifiers."""
+        stack = [loc]
+        while stack:
+            here = stack.pop()
+            if isinstance(here.node, dict):
+                for key, value in here.node.items():
+                    if key in (n.X_PY_NAME, n.X_CLASS_NAME) and not (isinstance(value, str) and is_identifier(value)):
+                        self.error(here.child(key), "RG011", f"{key} {value!r} is not a valid Python identifier")
+                    elif isinstance(value, (dict, list)):
+                        stack.append(here.child(key))
+            elif isinstance(here.node, list):
+                stack.extend(here.child(i) for i, v in enumerate(here.node) if isinstance(v, (dict, list)))
+
     # -- operations ----------------------------------------------------------------------------
     def _operations(self) -> tuple[list[_Draft], list[str]]:
         paths = self.root.child("paths")
@@ -178,6 +194,9 @@ class _OpenApiReader:
                     continue
                 if "?" in path or "#" in path:
                     self.warn(paths.child(path), "RG039", f"{label}: a path key cannot hold a query string or fragment (OpenAPI path templating); this stream was skipped")
+                    continue
+                if not path.startswith("/") or "{" in _TEMPLATE.sub("", path) or "}" in _TEMPLATE.sub("", path) or "{}" in path:
+                    self.error(paths.child(path), "RG016", f"invalid path template {path!r}: it must start with '/' and braces must wrap one parameter name")
                     continue
                 if method.upper() not in SUPPORTED_METHODS:
                     self.warn(op, "RG039", f"{label}: roccogen generates GET, POST, PUT and PATCH streams; this stream was skipped")
