@@ -41,7 +41,7 @@ from ._server_sse import (
     ValidationFailed,
     error_response,
 )
-from ._server_stream import Endpoint, EventStream, ParamSpec, StreamRequest
+from ._server_stream import Endpoint, EventStream, ParamSpec, StreamRequest, one_of
 
 __all__ = [
     "SSE_HEADERS",
@@ -67,6 +67,7 @@ __all__ = [
     "Unauthorized",
     "ValidationFailed",
     "build_app",
+    "one_of",
 ]
 
 RUNTIME_MODULES = ("_server_sse", "_server_stream", "_server_flow", "_server_route")

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 from starlette.requests import Request
 
 from ._server_sse import (
@@ -215,6 +215,17 @@ class ParamSpec:
         if kind == "boolean":
             return _BOOLEANS.get(text.lower(), text)
         return text
+
+
+def one_of(*values: object) -> AfterValidator:
+    """A validator for enums a ``Literal`` cannot spell (numbers): the value is one of these."""
+
+    def check(value: object) -> object:
+        if value not in values:
+            raise ValueError(f"Input should be one of {', '.join(map(repr, values))}")
+        return value
+
+    return AfterValidator(check)
 
 
 _INTEGER = re.compile(r"[+-]?[0-9]+\Z")

@@ -68,7 +68,8 @@ class ParamView:
     key: str  # path placeholder (Starlette) / query key / header name
     type: str  # the spec's scalar type
     base_type: str
-    enum: tuple[JsonScalar, ...] | None
+    enum: tuple[JsonScalar, ...] | None  # spelled as ``Literal[...]``
+    choices: tuple[JsonScalar, ...] | None  # checked by ``one_of`` (number enums)
     constraints: tuple[tuple[str, JsonScalar], ...]
     required: bool
     has_default: bool
@@ -176,7 +177,8 @@ def _params(ep: StreamEndpoint) -> tuple[ParamView, ...]:
                 key=p.py_name if p.location == "path" else p.name,
                 type=p.type,
                 base_type=_PY_TYPES[p.type],
-                enum=p.enum,
+                enum=p.enum if p.type != "number" else None,
+                choices=p.enum if p.type == "number" else None,
                 constraints=_constraints(p),
                 required=p.required,
                 has_default=p.has_default,
@@ -326,7 +328,7 @@ def _isort_key(name: str) -> tuple[int, str]:
 
 def _typing_imports(endpoints: list[EndpointView]) -> list[str]:
     names = []
-    if any(p.constraints for ep in endpoints for p in ep.params):
+    if any(p.constraints or p.choices for ep in endpoints for p in ep.params):
         names.append("Annotated")
     overloads = any(len(ep.named_events) > 1 for ep in endpoints)
     if overloads or any(p.enum for ep in endpoints for p in ep.params):

@@ -40,7 +40,7 @@ from ._server_sse import (
     ValidationFailed,
     error_response,
 )
-from ._server_stream import Endpoint, EventStream, ParamSpec, StreamRequest
+from ._server_stream import Endpoint, EventStream, ParamSpec, StreamRequest, one_of
 
 __all__ = [
     "SSE_HEADERS",
@@ -66,6 +66,7 @@ __all__ = [
     "Unauthorized",
     "ValidationFailed",
     "build_app",
+    "one_of",
 ]
 
 RUNTIME_MODULES = ("_server_sse", "_server_stream", "_server_flow", "_server_route")
