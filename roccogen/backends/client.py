@@ -170,7 +170,7 @@ def _dispatch_key(event: Event, stream: StreamEndpoint) -> str:
 
 
 def _event_view(event: Event, class_name: str, key: str) -> EventView:
-    if event.model is None:
+    if event.model is None or event.sentinel is not None:  # a sentinel's data is its own text
         data_type, parse = "str", "_rt.text"
     else:
         data_type = _model_ref(event.model)
