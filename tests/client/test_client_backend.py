@@ -159,7 +159,8 @@ USER_CODE = '''
 from typing import assert_never
 
 from {pkg}.client import (
-    MessageEvent, PriceEvent, PriceStreamEvent, PricesClient, UnknownEvent, VolumeEvent,
+    AsyncPricesClient, MessageEvent, PriceEvent, PriceStreamEvent, PricesClient, UnknownEvent,
+    VolumeEvent,
 )
 
 
@@ -186,6 +187,18 @@ def use(client: PricesClient) -> None:
             print(item.data)
         else:
             describe(item)
+
+
+async def use_async(client: AsyncPricesClient) -> None:
+    async with client.price_stream() as stream:
+        async for event in stream:
+            describe(event)
+
+        @stream.on("price")
+        async def on_price(event: PriceEvent) -> None:
+            print(event.data.price, event.id, event.retry, event.raw.data)
+
+        await stream.run()
 '''
 
 BAD_CODE = '''
