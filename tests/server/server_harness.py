@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import dataclasses
 import importlib
+import shutil
 import socket
 import sys
 import tempfile
@@ -26,6 +28,7 @@ SPECS = ROOT / "specs"
 TEST_SPECS = Path(__file__).resolve().parent / "specs"
 
 _OUT = Path(tempfile.mkdtemp(prefix="roccogen-server-tests-"))
+atexit.register(shutil.rmtree, _OUT, ignore_errors=True)
 _CACHE: dict[str, ModuleType] = {}
 
 
