@@ -164,6 +164,10 @@ class PartsReader:
                 if bounds[exclusive] is not None:
                     bounds[bound] = None
         numbers = {k: v if isinstance(v, (int, float)) and not isinstance(v, bool) else None for k, v in bounds.items()}
+        pattern = schema.get("pattern") if isinstance(schema.get("pattern"), str) else None
+        if pattern is not None and not valid_pattern(pattern):
+            self.warn(schema_loc.child("pattern"), "RG039", f"parameter {name!r}: pattern {pattern!r} is not a valid regular expression; ignored")
+            pattern = None
         required = where == "path" or node.get("required") is True
         description = node.get("description") if isinstance(node.get("description"), str) else None
         return Param(
@@ -178,7 +182,7 @@ class PartsReader:
             has_default=has_default,
             min_length=_int(schema.get("minLength")),
             max_length=_int(schema.get("maxLength")),
-            pattern=schema["pattern"] if isinstance(schema.get("pattern"), str) else None,
+            pattern=pattern,
             minimum=numbers["minimum"],
             maximum=numbers["maximum"],
             exclusive_minimum=numbers["exclusiveMinimum"],
@@ -309,3 +313,12 @@ def _groups(raw: Any) -> tuple[tuple[str, ...], ...]:
     if not isinstance(raw, list):
         return ()
     return tuple(tuple(str(s) for s in group) for group in raw if isinstance(group, list))
+
+
+def valid_pattern(pattern: str) -> bool:
+    """True when Python can compile the regular expression (generated validators need it to)."""
+    try:
+        re.compile(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return False
+    return True

@@ -190,6 +190,12 @@ class SchemaRegistry:
                 out[key] = self._convert(value, child)
         if self.openapi_30:
             out = _from_openapi_30(out)
+        if isinstance(out.get("pattern"), str) and not _compiles(out["pattern"]):
+            self.diags.append(loc.doc.diag(
+                "warning", "RG039", f"pattern {out['pattern']!r} is not a valid regular expression; dropped",
+                loc.child("pattern").pointer,
+            ))
+            del out["pattern"]
         if "default" in out and not _default_fits(out["default"], out.get("type")):
             # A generated model would not type-check (and the default would fail validation).
             self.diags.append(loc.doc.diag(
@@ -256,3 +262,11 @@ def _default_fits(value: Any, kind: Any) -> bool:
 
 def _type_text(kind: Any) -> str:
     return " or ".join(kind) if isinstance(kind, list) else str(kind)
+
+
+def _compiles(pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return False
+    return True
