@@ -264,6 +264,8 @@ class ChatClient(_rt.ClientBase):
 
         The reply arrives as `delta` events, then one `usage` event, then `done`.
 
+        Requires credentials with chat:write.
+
         POST /chat/completions. Use the result as a context manager and iterate
         it for typed events, or register handlers with ``on()`` and call ``run()``.
 
@@ -365,6 +367,8 @@ class AsyncChatClient(_rt.AsyncClientBase):
         """Stream a chat completion
 
         The reply arrives as `delta` events, then one `usage` event, then `done`.
+
+        Requires credentials with chat:write.
 
         POST /chat/completions. Use the result as a context manager and iterate
         it for typed events, or register handlers with ``on()`` and call ``run()``.

@@ -241,6 +241,9 @@ class JobsClient(_rt.ClientBase):
 
         Every event carries an id; a client that reconnects with `Last-Event-ID` resumes after that event.
 
+
+        Resumable: a dropped connection is resumed with Last-Event-ID (see ``reconnect``).
+
         GET /jobs/{job_id}/progress. Use the result as a context manager and iterate
         it for typed events, or register handlers with ``on()`` and call ``run()``.
         """
@@ -346,6 +349,9 @@ class AsyncJobsClient(_rt.AsyncClientBase):
         """Follow a job until it finishes
 
         Every event carries an id; a client that reconnects with `Last-Event-ID` resumes after that event.
+
+
+        Resumable: a dropped connection is resumed with Last-Event-ID (see ``reconnect``).
 
         GET /jobs/{job_id}/progress. Use the result as a context manager and iterate
         it for typed events, or register handlers with ``on()`` and call ``run()``.

@@ -166,6 +166,8 @@ class NotificationsClient(_rt.ClientBase):
     ) -> NotificationsStream[Any]:
         """Stream the caller's notifications
 
+        Requires credentials with notifications:read.
+
         GET /notifications/stream. Use the result as a context manager and iterate
         it for typed events, or register handlers with ``on()`` and call ``run()``.
         """
@@ -257,6 +259,8 @@ class AsyncNotificationsClient(_rt.AsyncClientBase):
         extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncNotificationsStream[Any]:
         """Stream the caller's notifications
+
+        Requires credentials with notifications:read.
 
         GET /notifications/stream. Use the result as a context manager and iterate
         it for typed events, or register handlers with ``on()`` and call ``run()``.

@@ -189,8 +189,17 @@ def _event_view(event: Event, class_name: str, key: str) -> EventView:
 
 def _doc(stream: StreamEndpoint) -> str:
     parts = [p for p in (stream.summary, stream.description) if p]
-    text = "\n\n".join(parts) if parts else f"Open the {stream.name} stream."
-    return text
+    if not parts:
+        parts.append(f"Open the {stream.name} stream.")
+    auth = stream.auth
+    if auth is not None and auth.required:
+        needs = [" or ".join(group) for group in (*auth.scopes, *auth.roles) if group]
+        parts.append("Requires credentials" + (f" with {'; '.join(needs)}." if needs else "."))
+    if stream.resumable:
+        parts.append(
+            "Resumable: a dropped connection is resumed with Last-Event-ID (see ``reconnect``)."
+        )
+    return "\n\n".join(parts)
 
 
 def build_views(api: Api) -> tuple[list[EventView], list[ErrorView], list[EndpointView]]:
