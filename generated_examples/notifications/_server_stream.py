@@ -130,20 +130,16 @@ class EventStream:
         await self._push(encode_comment(text))
 
     def _head(self, id: str | None, retry: int | None) -> bytes:
-        head = b""
+        head = self._retry_line
         if retry is not None:
             if isinstance(retry, bool) or not isinstance(retry, int) or retry < 0:
                 raise ValueError(f"retry must be a non-negative int of milliseconds: {retry!r}")
             head = b"retry: %d\n" % retry
-        elif self._retry_line:
-            head = self._retry_line
-        self._retry_line = b""
         if id is not None:
             raw = check_field("id", id)
             if len(raw) > self._max_id:
                 raise SseFieldError(f"SSE id longer than {self._max_id} bytes")
             head += b"id: " + raw + b"\n"
-            self.last_id = id
         return head
 
     async def _emit(self, key: str, data: object, id: str | None, retry: int | None) -> None:
@@ -152,12 +148,14 @@ class EventStream:
         kind = self._by_key[key]
         if id is None and self._require_id and kind.role != "error":
             raise ValueError(f"every event of this resumable stream needs an id ({kind.name!r})")
-        head = (
-            self._head(id, retry)
-            if (id is not None or retry is not None or self._retry_line)
-            else b""
-        )
-        frame = kind.encode(data, head)
+        if id is None and retry is None and not self._retry_line:
+            frame = kind.encode(data, b"")
+        else:
+            frame = kind.encode(data, self._head(id, retry))
+            # Only an event that was actually queued consumes the retry hint and moves the id.
+            self._retry_line = b""
+            if id is not None:
+                self.last_id = id
         self.events += 1
         await self._push(frame)
 

@@ -143,3 +143,16 @@ def test_terminal_event_closes_the_stream() -> None:
             await stream.send_comment("late")
 
     asyncio.run(run())
+
+
+def test_a_refused_event_consumes_neither_the_retry_hint_nor_the_id() -> None:
+    async def run() -> tuple[bytes, str | None]:
+        stream = _stream(retry_ms=700)
+        with pytest.raises(TypeError):
+            await stream._emit("quote", "not a Quote", "9", None)
+        with pytest.raises(SseFieldError):
+            await stream._emit("log", "x", "bad\nid", None)
+        await stream._emit("log", "ok", "1", None)
+        return _queued(stream), stream.last_id
+
+    assert asyncio.run(run()) == (b"retry: 700\nid: 1\nevent: log\ndata: ok\n\n", "1")
