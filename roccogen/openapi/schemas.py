@@ -190,6 +190,7 @@ class SchemaRegistry:
                 out[key] = self._convert(value, child)
         if self.openapi_30:
             out = _from_openapi_30(out)
+        out = _merge_nullable_scalar(out)
         if isinstance(out.get("pattern"), str) and not _compiles(out["pattern"]):
             self.diags.append(loc.doc.diag(
                 "warning", "RG039", f"pattern {out['pattern']!r} is not a valid regular expression; dropped",
@@ -270,3 +271,34 @@ def _compiles(pattern: str) -> bool:
     except (re.error, RecursionError, OverflowError):
         return False
     return True
+
+
+_SCALAR_TYPES = frozenset({"string", "integer", "number", "boolean"})
+_COMPOSED = frozenset({"$ref", "anyOf", "oneOf", "allOf", "not", "if", "properties", "items"})
+
+
+def _merge_nullable_scalar(schema: dict[str, Any]) -> dict[str, Any]:
+    """``anyOf: [{type: number, maximum: 2}, {type: null}]`` → ``{type: [number, null], maximum: 2}``.
+
+    The same set of values (scalar keywords do not apply to null), but the model generator then
+    writes ``float | None`` with its constraints instead of a root model whose default mypy rejects.
+    """
+    members = schema.get("anyOf")
+    if not isinstance(members, list) or len(members) != 2 or "type" in schema:
+        return schema
+    nulls = [m for m in members if m == {"type": "null"}]
+    others = [m for m in members if m != {"type": "null"}]
+    if len(nulls) != 1 or len(others) != 1 or not isinstance(others[0], dict):
+        return schema
+    inner = others[0]
+    if inner.get("type") not in _SCALAR_TYPES or _COMPOSED & set(inner):
+        return schema
+    merged = {k: v for k, v in schema.items() if k != "anyOf"}
+    for key, value in inner.items():
+        merged.setdefault(key, value)
+    merged["type"] = [inner["type"], "null"]
+    if "const" in merged:
+        merged["enum"] = [merged.pop("const")]
+    if isinstance(merged.get("enum"), list) and None not in merged["enum"]:
+        merged["enum"] = [*merged["enum"], None]
+    return merged
