@@ -226,7 +226,7 @@ class EventReader:
         ``data: {"type": "message_start", ...}``: the data's discriminator mapping names the events.
         """
         event, data = shape.props.get("event"), shape.props.get("data")
-        if event is None or data is None or self._const(event) is not None:
+        if event is None or data is None or "event" not in shape.required or self._const(event) is not None:
             return []
         target = self.resolver.deref(data)
         if target is None:
@@ -235,7 +235,7 @@ class EventReader:
         mapping = disc.node.get("mapping") if disc is not None and isinstance(disc.node, dict) else None
         if disc is None or not isinstance(mapping, dict) or not mapping:
             return []
-        events: list[FoundEvent] = []
+        targets: list[tuple[str, Loc, Loc]] = []
         for name, ref in mapping.items():
             if not isinstance(name, str) or not isinstance(ref, str):
                 return []
@@ -245,7 +245,11 @@ class EventReader:
             member = self.resolver.target(ref, where)
             if member is None:
                 return []
-            events.append(FoundEvent(name, name != UNNAMED_EVENT, self.registry.name_for_target(member), "data", None, where))
+            targets.append((name, where, member))
+        events = [
+            FoundEvent(name, name != UNNAMED_EVENT, self.registry.name_for_target(member), "data", None, where)
+            for name, where, member in targets
+        ]
         prop = disc.node.get("propertyName")
         self.warn(event, "RG031", f"`event` may be any string; the event names are taken from the data's discriminator (`{prop}`): {', '.join(mapping)} — give each kind a oneOf member with an `event` const to say so explicitly")
         return events
