@@ -65,38 +65,47 @@ RUNNERS: dict[str, Callable[[str, int, Path], int]] = {
 }
 
 
-def _timed(runner: Callable[[str, int, Path], int], url: str, n: int, root: Path) -> float:
-    start = time.perf_counter()
+def _timed(
+    runner: Callable[[str, int, Path], int], url: str, n: int, root: Path
+) -> tuple[float, float]:
+    """Events per wall-clock second and per CPU second of this (the client's) process."""
+    start, cpu = time.perf_counter(), time.process_time()
     count = runner(url, n, root)
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
     if count != n:
         raise RuntimeError(f"expected {n} events, got {count}")
-    return count / seconds
+    return count / seconds, count / max(cpu_seconds, 1e-9)
 
 
 def client_rates(root: Path, *, rounds: int, events: int) -> dict[str, Any]:
     """Measurement 3a: events/s each client consumes from the same server."""
     rates: dict[str, list[float]] = {c: [] for c in CLIENTS}
+    per_cpu: dict[str, list[float]] = {c: [] for c in CLIENTS}
     with ServerProcess("starlette", "firehose", root) as server:
         url = server.url
         for name in CLIENTS:  # warm-up: imports, connection pools, code paths
             _timed(RUNNERS[name], url, events // 10, root)
         for r in range(rounds):
             for name in rotated(CLIENTS, r):
-                rate = _timed(RUNNERS[name], url, events, root)
+                rate, cpu_rate = _timed(RUNNERS[name], url, events, root)
                 rates[name].append(rate)
+                per_cpu[name].append(cpu_rate)
                 print(f"  client         round {r + 1}/{rounds}  {name:<20} {rate:>11,.0f} ev/s")
-    gen = rates["generated"]
+
+    def ratios(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+        gen = samples["generated"]
+        return {
+            f"generated / {peer}": Summary.of(paired_ratios(gen, samples[peer])).as_dict()
+            for peer in ("httpx_sse", "httpx_sse_validated")
+        }
+
     return {
         "events_per_stream": events,
         "rates": {c: Summary.of(r).as_dict() for c, r in rates.items()},
+        "rates_per_cpu_second": {c: Summary.of(r).as_dict() for c, r in per_cpu.items()},
         "samples": rates,
-        "ratios": {
-            "generated / httpx_sse": Summary.of(paired_ratios(gen, rates["httpx_sse"])).as_dict(),
-            "generated / httpx_sse_validated": Summary.of(
-                paired_ratios(gen, rates["httpx_sse_validated"])
-            ).as_dict(),
-        },
+        "ratios": ratios(rates),
+        "cpu_ratios": ratios(per_cpu),
     }
 
 

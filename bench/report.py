@@ -181,11 +181,13 @@ def _client(r: dict[str, Any]) -> list[str]:
                   f"Sync clients read streams of {fmt_num(cl['events_per_stream'])} events from a "
                   "raw Starlette server writing 128 pre-encoded frames per write (faster than any "
                   "client), each to its end.", ""]
-        lines += _table(["client", "events/s"],
-                        [[NAMES[c], fmt_summary(_s(v))] for c, v in cl["rates"].items()])
+        lines += _table(["client", "events/s (wall clock)", "events per CPU second of the client"],
+                        [[NAMES[c], fmt_summary(_s(v)), fmt_summary(_s(cl["rates_per_cpu_second"][c]))]
+                         for c, v in cl["rates"].items()])
         lines += [""]
-        lines += _table(["ratio", "median (min–max)"],
-                        [[k, fmt_ratio(_s(v))] for k, v in cl["ratios"].items()])
+        lines += _table(["ratio", "wall clock: median (min–max)", "per CPU second: median (min–max)"],
+                        [[k, fmt_ratio(_s(v)), fmt_ratio(_s(cl["cpu_ratios"][k]))]
+                         for k, v in cl["ratios"].items()])
         lines += [""]
     dec = r.get("decode")
     if dec:
