@@ -8,6 +8,7 @@ wrappers add a few microseconds per call and nothing else.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import tempfile
 import time
 from collections import defaultdict
@@ -15,9 +16,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-import roccogen.pipeline as pipeline
 from bench.stats import Summary
 from bench.synth import synth_spec
+from roccogen import pipeline
 from roccogen.output import write_files
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -45,17 +46,21 @@ class StageClock:
     @contextlib.contextmanager
     def installed(self) -> Iterator[StageClock]:
         """Patch the pipeline's stage functions with timed ones; restore them after."""
-        saved = (pipeline.load_api, pipeline.BACKENDS, pipeline.format_python)
+        # setattr: the pipeline calls these through its module globals, which is what we time.
+        saved = {name: getattr(pipeline, name) for name in ("load_api", "BACKENDS", "format_python")}
         names = ("models", "server", "client", "openapi")
-        pipeline.load_api = self.wrap("load + IR", pipeline.load_api)  # type: ignore[assignment]
-        pipeline.BACKENDS = tuple(
-            self.wrap(name, fn) for name, fn in zip(names, pipeline.BACKENDS, strict=True)
+        setattr(pipeline, "load_api", self.wrap("load + IR", saved["load_api"]))  # noqa: B010
+        setattr(  # noqa: B010
+            pipeline,
+            "BACKENDS",
+            tuple(self.wrap(n, fn) for n, fn in zip(names, saved["BACKENDS"], strict=True)),
         )
-        pipeline.format_python = self.wrap("format", pipeline.format_python)  # type: ignore[assignment]
+        setattr(pipeline, "format_python", self.wrap("format", saved["format_python"]))  # noqa: B010
         try:
             yield self
         finally:
-            pipeline.load_api, pipeline.BACKENDS, pipeline.format_python = saved  # type: ignore[assignment]
+            for name, value in saved.items():
+                setattr(pipeline, name, value)
 
 
 def generate_once(spec: Path, out_dir: Path) -> dict[str, float]:
@@ -101,7 +106,7 @@ def generator_times(sizes: dict[int, int]) -> dict[str, Any]:
             }
     keys = sorted(out, key=int)
     growth = {}
-    for small, large in zip(keys, keys[1:], strict=False):
+    for small, large in itertools.pairwise(keys):
         factor = int(large) / int(small)
         growth[f"{small}→{large}"] = (
             out[large]["total"]["median"] / out[small]["total"]["median"] / factor

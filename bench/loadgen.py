@@ -131,7 +131,8 @@ async def _open(port: int, stats: _Stats, request: bytes, attempts: int = 5) -> 
 
 
 async def _line() -> str:
-    return (await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)).strip()
+    line: str = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    return line.strip()
 
 
 def _say(text: str) -> None:

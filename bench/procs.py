@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import psutil
 
@@ -64,7 +65,7 @@ class ServerProcess:
         """Base URL of the server."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> ServerProcess:
+    def start(self) -> Self:
         """Spawn and wait until it listens."""
         root = Path(__file__).resolve().parent.parent
         self._proc = subprocess.Popen(self._cmd, cwd=root)
@@ -95,7 +96,7 @@ class ServerProcess:
             proc.kill()
             proc.wait(timeout=5)
 
-    def __enter__(self) -> ServerProcess:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(

@@ -98,12 +98,12 @@ def render(r: dict[str, Any]) -> str:
     lines = [
         "# Benchmark results",
         "",
-        f"Written by `make bench` (`python -m bench`) on {meta['date']}, in {meta['seconds']:.0f} s. "
-        "Do not edit: the scripts in `bench/` are the source of truth; rerun them to update.",
+        (f"Written by `make bench` (`python -m bench`) on {meta['date']}, in {meta['seconds']:.0f} s. "
+        "Do not edit: the scripts in `bench/` are the source of truth; rerun them to update."),
         "",
-        "Every ratio is taken between peers measured back to back in the same round (the order "
+        ("Every ratio is taken between peers measured back to back in the same round (the order "
         "rotates each round) on a shared, noisy machine; it is reported as the **median and the "
-        "min–max range over the rounds**. Absolute numbers are context only.",
+        "min–max range over the rounds**. Absolute numbers are context only."),
         "",
         "## Targets",
         "",
@@ -112,10 +112,10 @@ def render(r: dict[str, Any]) -> str:
                     [[t.goal, t.measured, t.status] for t in targets(r)])
     lines += ["", "## Machine", ""]
     lines += _table(["", ""], [[k, f"`{v}`"] for k, v in r["machine"].items()])
-    lines += ["", f"Payload: `{meta['payload']}` ({meta['payload_bytes']} bytes of JSON; "
+    lines += ["", (f"Payload: `{meta['payload']}` ({meta['payload_bytes']} bytes of JSON; "
               f"{meta['frame_bytes']}-byte frame `event: tick` + `data:`). uvicorn settings for "
               f"every server: `{meta['uvicorn']}` (its default loop and HTTP implementation: "
-              f"{meta['uvicorn_impl']}).", ""]
+              f"{meta['uvicorn_impl']})."), ""]
     lines += _single_stream(r) + _fan_out(r) + _client(r) + _generator(r)
     lines += ["## Plots", "", "![events per second](events_per_second.png)", ""]
     if "fan_out" in r:
@@ -150,11 +150,11 @@ def _fan_out(r: dict[str, Any]) -> list[str]:
         return []
     m = r["meta"]
     lines = ["## 2. Server fan-out", "",
-             f"A fresh server per trial; a separate load-generator process (asyncio raw sockets) "
+             (f"A fresh server per trial; a separate load-generator process (asyncio raw sockets) "
              f"opens the connections, each receiving 1 event/s. CPU is measured over "
              f"{m['fanout_window']:g} s once all are connected (+{m['fanout_settle']:g} s settling); "
              f"memory is the server's RSS after minus before the connections (10 warm "
-             f"connections already open before), divided by the added connections.", ""]
+             f"connections already open before), divided by the added connections."), ""]
     rows = []
     for size, d in fo.items():
         for peer in ("generated", "sse_starlette"):
@@ -178,9 +178,9 @@ def _client(r: dict[str, Any]) -> list[str]:
     cl = r.get("client")
     if cl:
         lines += ["## 3. Client", "",
-                  f"Sync clients read streams of {fmt_num(cl['events_per_stream'])} events from a "
+                  (f"Sync clients read streams of {fmt_num(cl['events_per_stream'])} events from a "
                   "raw Starlette server writing 128 pre-encoded frames per write (faster than any "
-                  "client), each to its end.", ""]
+                  "client), each to its end."), ""]
         lines += _table(["client", "events/s (wall clock)", "events per CPU second of the client"],
                         [[NAMES[c], fmt_summary(_s(v)), fmt_summary(_s(cl["rates_per_cpu_second"][c]))]
                          for c, v in cl["rates"].items()])
@@ -192,10 +192,10 @@ def _client(r: dict[str, Any]) -> list[str]:
     dec = r.get("decode")
     if dec:
         lines += ["### In-memory decoding", "",
-                  f"{fmt_num(dec['events'])} frames fed in {dec['chunk_bytes'] // 1024} KiB chunks: "
+                  (f"{fmt_num(dec['events'])} frames fed in {dec['chunk_bytes'] // 1024} KiB chunks: "
                   "the generated package's `SseDecoder.feed` vs httpx-sse's own pipeline "
                   "(incremental UTF-8 decoding, `SSELineDecoder`, `SSEDecoder`), both producing "
-                  "`ServerSentEvent`s.", ""]
+                  "`ServerSentEvent`s."), ""]
         lines += _table(["decoder", "events/s"],
                         [[NAMES.get(d, d), fmt_summary(_s(v))] for d, v in dec["rates"].items()])
         lines += ["", f"Ratio generated / httpx-sse: {fmt_ratio(_s(dec['ratio']))}.", ""]
@@ -207,8 +207,8 @@ def _generator(r: dict[str, Any]) -> list[str]:
     if not gen:
         return []
     lines = ["## 4. Generator", "",
-             "`build_spec` + `write_files` on `bench/synth.py` specs (three events and two models "
-             "per endpoint). Stage times are from the median run.", ""]
+             ("`build_spec` + `write_files` on `bench/synth.py` specs (three events and two models "
+             "per endpoint). Stage times are from the median run."), ""]
     rows = []
     for n, d in gen["sizes"].items():
         st = d["stages"]
