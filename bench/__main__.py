@@ -62,6 +62,9 @@ def run(parts: tuple[str, ...], quick: bool) -> dict[str, Any]:
             results["single_stream"] = single_stream(
                 root, rounds=3 if quick else 5, seconds=meta["stream_seconds"]
             )
+            results["single_stream_paced"] = single_stream(
+                root, rounds=3 if quick else 5, seconds=meta["stream_seconds"], mode="paced"
+            )
         if "client" in parts:
             print("3. client")
             results["client"] = client_rates(

@@ -7,7 +7,9 @@
   for one write per event).
 
 Every stream ends after ``?n=`` events (default: never). Modes: ``burst`` sends as fast as the
-client reads, one event per handler step (no artificial yields to the loop); ``ticker`` sends one
+client reads, one event per handler step (no artificial yields to the loop); ``paced`` is the same
+but yields to the event loop after every event (``asyncio.sleep(0)``), as a handler fed by another
+task one event per loop iteration would, so nothing can be coalesced; ``ticker`` sends one
 event per second; ``firehose`` (raw Starlette only) writes 128 pre-encoded frames per write, a
 source fast enough that a client benchmark measures the client.
 
@@ -31,7 +33,7 @@ from starlette.routing import Route
 from bench.feed import EVENT, PATH, TICK_FIELDS, frame, import_generated
 
 APPS = ("generated", "sse_starlette", "starlette")
-MODES = ("burst", "ticker", "firehose")
+MODES = ("burst", "paced", "ticker", "firehose")
 TICK_INTERVAL = 1.0
 FIREHOSE_BATCH = 128
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -56,6 +58,10 @@ def generated_app(root: Path, mode: str) -> Starlette:
                     await asyncio.sleep(TICK_INTERVAL)
                     await send(tick)
                     n = None if n is None else n - 1
+            elif mode == "paced":
+                for _ in range(n if n is not None else 1 << 62):
+                    await send(tick)
+                    await asyncio.sleep(0)
             else:
                 for _ in range(n if n is not None else 1 << 62):
                     await send(tick)
@@ -77,6 +83,10 @@ def sse_starlette_app(root: Path, mode: str) -> Starlette:
                 await asyncio.sleep(TICK_INTERVAL)
                 yield {"event": EVENT, "data": tick.model_dump_json()}
                 n = None if n is None else n - 1
+        elif mode == "paced":
+            for _ in range(n if n is not None else 1 << 62):
+                yield {"event": EVENT, "data": tick.model_dump_json()}
+                await asyncio.sleep(0)
         else:
             for _ in range(n if n is not None else 1 << 62):
                 yield {"event": EVENT, "data": tick.model_dump_json()}
@@ -104,6 +114,10 @@ def starlette_app(root: Path, mode: str) -> Starlette:
                 yield batch
             if total % FIREHOSE_BATCH:
                 yield one * (total % FIREHOSE_BATCH)
+        elif mode == "paced":
+            for _ in range(n if n is not None else 1 << 62):
+                yield one
+                await asyncio.sleep(0)
         else:
             for _ in range(n if n is not None else 1 << 62):
                 yield one

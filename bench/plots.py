@@ -40,13 +40,14 @@ def events_plot(results: dict[str, Any], path: Path) -> None:
     """Bar charts: server single stream, client over loopback, in-memory decoding."""
     panels = [
         ("single_stream", "Server: one stream"),
+        ("single_stream_paced", "Server: one event per loop iteration"),
         ("client", "Client: typed events over loopback"),
         ("decode", "Decoder: in memory"),
     ]
     present = [(k, t) for k, t in panels if k in results]
     if not present:
         return
-    fig, axes = plt.subplots(1, len(present), figsize=(5.2 * len(present), 4.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(present), figsize=(4.6 * len(present), 4.6), squeeze=False)
     for ax, (key, title) in zip(axes[0], present, strict=True):
         _bars(ax, results[key]["rates"], title)
     fig.suptitle("Events per second (higher is better)")

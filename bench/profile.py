@@ -5,7 +5,8 @@ Writes text summaries to ``bench/profiles/``:
 - ``client.txt``: cProfile of the generated client consuming a fast stream;
 - ``fanout-<app>.txt``: py-spy samples of a server under 5,000 idle-ish connections (needs
   ``py-spy`` and root);
-- ``single-<app>.txt``: py-spy samples of a server streaming as fast as a client reads.
+- ``burst-<app>.txt``, ``paced-<app>.txt``: py-spy samples of a server streaming one stream as
+  fast as a client reads (tight loop; one event per loop iteration).
 """
 
 from __future__ import annotations
@@ -93,9 +94,9 @@ def profile_fanout(root: Path, app: str, connections: int = 5000, seconds: float
         return top(raw, 30)
 
 
-def profile_single(root: Path, app: str, seconds: float = 4) -> str:
-    """py-spy summary of ``app`` streaming one fast stream for about ``seconds``."""
-    with ServerProcess(app, "burst", root) as server, tempfile.TemporaryDirectory() as tmp:
+def profile_single(root: Path, app: str, mode: str = "burst", seconds: float = 4) -> str:
+    """py-spy summary of ``app`` streaming one fast stream (``mode``) for about ``seconds``."""
+    with ServerProcess(app, mode, root) as server, tempfile.TemporaryDirectory() as tmp:
         rate = read_stream(server.port, 20_000).rate
         n = int(rate * (seconds + 2))
         reader = threading.Thread(target=read_stream, args=(server.port, n))
@@ -128,7 +129,8 @@ def main() -> None:
             if "fanout" in parts and has_spy:
                 (OUT / f"fanout-{app}.txt").write_text(profile_fanout(root, app))
             if "single" in parts and has_spy:
-                (OUT / f"single-{app}.txt").write_text(profile_single(root, app))
+                for mode in ("burst", "paced"):
+                    (OUT / f"{mode}-{app}.txt").write_text(profile_single(root, app, mode))
     print(f"wrote profiles to {OUT}")
 
 

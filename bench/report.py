@@ -125,23 +125,35 @@ def render(r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _stream_tables(ss: dict[str, Any]) -> list[str]:
+    rows = [[NAMES[a], fmt_summary(_s(v)), fmt_summary(_s(ss["server_cpu_pct"][a]), 0, " %")]
+            for a, v in ss["rates"].items()]
+    lines = _table(["server", "events/s", "server CPU (% of a core)"], rows)
+    lines += [""]
+    lines += _table(["ratio", "median (min–max)"],
+                    [[k, fmt_ratio(_s(v))] for k, v in ss["ratios"].items()])
+    return lines + [""]
+
+
 def _single_stream(r: dict[str, Any]) -> list[str]:
     ss = r.get("single_stream")
     if not ss:
         return []
     lines = ["## 1. Server, one stream", "",
-             f"One client reads one stream of n events to its end over a raw socket (n sized to "
-             f"~{r['meta']['stream_seconds']:g} s per peer: "
-             + ", ".join(f"{a} {fmt_num(n)}" for a, n in ss["events_per_stream"].items())
-             + "); "
-             f"{_s(next(iter(ss['rates'].values()))).n} rounds.", ""]
-    rows = [[NAMES[a], fmt_summary(_s(v)), fmt_summary(_s(ss["server_cpu_pct"][a]), 0, " %")]
-            for a, v in ss["rates"].items()]
-    lines += _table(["server", "events/s", "server CPU (% of a core)"], rows)
-    lines += [""]
-    lines += _table(["ratio", "median (min–max)"],
-                    [[k, fmt_ratio(_s(v))] for k, v in ss["ratios"].items()])
-    return lines + [""]
+             ("One client reads one stream of n events to its end over a raw socket (n sized to "
+              f"~{r['meta']['stream_seconds']:g} s per peer: "
+              + ", ".join(f"{a} {fmt_num(n)}" for a, n in ss["events_per_stream"].items())
+              + f"); {_s(next(iter(ss['rates'].values()))).n} rounds. The handlers send in a tight "
+              "loop: the generated server queues frames and writes many per `send`."), ""]
+    lines += _stream_tables(ss)
+    paced = r.get("single_stream_paced")
+    if paced:
+        lines += ["### One event per loop iteration (context, not a target)", "",
+                  ("The same, but every handler yields to the event loop after each event "
+                   "(`await asyncio.sleep(0)`), as one fed by another task would: nothing is left "
+                   "to coalesce, so this shows the per-event cost of each stack."), ""]
+        lines += _stream_tables(paced)
+    return lines
 
 
 def _fan_out(r: dict[str, Any]) -> list[str]:

@@ -58,10 +58,10 @@ class SingleStream:
         return out
 
 
-def single_stream(root: Path, *, rounds: int, seconds: float) -> dict[str, Any]:
+def single_stream(root: Path, *, rounds: int, seconds: float, mode: str = "burst") -> dict[str, Any]:
     """Measurement 1: one client reads one stream as fast as it can, for each server."""
     result = SingleStream()
-    with servers(list(APPS), "burst", root) as procs:
+    with servers(list(APPS), mode, root) as procs:
         for app, proc in procs.items():
             read_stream(proc.port, CALIBRATION_EVENTS)  # warm up imports and code paths
             rate = read_stream(proc.port, CALIBRATION_EVENTS).rate
@@ -75,7 +75,7 @@ def single_stream(root: Path, *, rounds: int, seconds: float) -> dict[str, Any]:
                 sample = read_stream(proc.port, result.events[app])
                 result.rates[app].append(sample.rate)
                 result.cpu[app].append(100.0 * (proc.cpu_seconds() - cpu0) / sample.seconds)
-                print(f"  single stream  round {r + 1}/{rounds}  {app:<14} {sample.rate:>11,.0f} ev/s")
+                print(f"  {mode:<6} stream  round {r + 1}/{rounds}  {app:<14} {sample.rate:>11,.0f} ev/s")
     return result.summary()
 
 
