@@ -113,7 +113,7 @@ _CHANNEL_STREAM = _rt.Endpoint(
     path="/channels/{channel}/events",
     kinds={
         "log": _rt.EventKind("log", LogEvent, _rt.text, "data"),
-        "message": _rt.EventKind("message", MessageEvent, ChannelEvent.model_validate_json, "data"),
+        "message": _rt.EventKind("message", MessageEvent, _rt.json_model(ChannelEvent), "data"),
     },
     sentinels={},
     resumable=False,

@@ -10,6 +10,7 @@ from typing import Any, Literal, TypeAlias
 
 import httpx
 from httpx_sse import ServerSentEvent
+from pydantic import BaseModel, PydanticUserError
 
 from ._client_errors import ApiError
 
@@ -22,6 +23,7 @@ __all__ = [
     "StreamRequest",
     "UnknownEvent",
     "UnknownPolicy",
+    "json_model",
     "text",
 ]
 
@@ -32,6 +34,19 @@ InvalidPolicy: TypeAlias = Literal["raise", "skip"]
 def text(data: str) -> str:
     """The parser of plain-string events: the data as is."""
     return data
+
+
+def json_model(model: type[BaseModel]) -> Callable[[str], Any]:
+    """The parser of JSON events: validate ``data`` into ``model``.
+
+    The model's core validator is called directly: the same validation as
+    ``model.model_validate_json``, without its per-call Python overhead.
+    """
+    try:
+        validate: Callable[[str], Any] = model.__pydantic_validator__.validate_json
+    except (AttributeError, PydanticUserError):  # a model pydantic could not build yet
+        return model.model_validate_json
+    return validate
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +85,7 @@ class EventKind:
     """
 
     key: str
-    cls: Callable[[Any, str, int | None, ServerSentEvent], Any]
+    cls: Callable[[Any, str, int | None, str], Any]  # (data, id, retry, text) → typed event
     parse: Callable[[str], Any]
     role: Literal["data", "terminal", "error"] = "data"
     error: Callable[[Any], Exception] | None = None  # raised with the typed event (error role)

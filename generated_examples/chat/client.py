@@ -169,11 +169,11 @@ _CHAT_COMPLETION = _rt.Endpoint(
     method="POST",
     path="/chat/completions",
     kinds={
-        "delta": _rt.EventKind("delta", DeltaEvent, ChatDelta.model_validate_json, "data"),
-        "usage": _rt.EventKind("usage", UsageEvent, Usage.model_validate_json, "data"),
-        "done": _rt.EventKind("done", DoneEvent, ChatDone.model_validate_json, "terminal"),
+        "delta": _rt.EventKind("delta", DeltaEvent, _rt.json_model(ChatDelta), "data"),
+        "usage": _rt.EventKind("usage", UsageEvent, _rt.json_model(Usage), "data"),
+        "done": _rt.EventKind("done", DoneEvent, _rt.json_model(ChatDone), "terminal"),
         "error": _rt.EventKind(
-            "error", ErrorEvent, ChatError.model_validate_json, "error", ChatCompletionError
+            "error", ErrorEvent, _rt.json_model(ChatError), "error", ChatCompletionError
         ),
     },
     sentinels={},

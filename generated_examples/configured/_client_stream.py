@@ -14,7 +14,7 @@ from typing import Any, Generic, Self, TypeVar
 import httpx
 from httpx_sse import EventSource, ServerSentEvent, aconnect_sse, connect_sse
 
-from ._client_decoder import SseDecoder
+from ._client_decoder import Fields, SseDecoder
 from ._client_errors import (
     MAX_ERROR_BODY,
     ApiError,
@@ -84,34 +84,41 @@ class StreamCore(HandlerRegistry, Generic[EvT]):
         every = [*endpoint.kinds.values(), *endpoint.sentinels.values()]
         self._by_key = {k.key: k for k in every if k.role != "error"}
         self._sentinels = endpoint.sentinels
+        shadowed = {name for name, _ in endpoint.sentinels}
+        self._fast = {
+            name: (kind.parse, kind.cls)
+            for name, kind in endpoint.kinds.items()
+            if kind.role == "data" and name not in shadowed
+        }
         self._ended = False  # the terminal event arrived
         self._finished = False
         self._connected_once = False
         self._since = time.monotonic()
         self._can_resume = endpoint.resumable and options.reconnect.max_attempts != 0
 
-    def _convert(self, sse: ServerSentEvent) -> Any:
-        kind = self._sentinels.get((sse.event, sse.data)) if self._sentinels else None
+    def _convert(self, fields: Fields) -> Any:
+        name, text, event_id, retry = fields
+        kind = self._sentinels.get((name, text)) if self._sentinels else None
         if kind is None:
-            kind = self.endpoint.kinds.get(sse.event)
+            kind = self.endpoint.kinds.get(name)
         if kind is None:
             policy = self.options.unknown_events
             if policy == "raw":
-                return UnknownEvent(sse)
+                return UnknownEvent(ServerSentEvent(*fields))
             if policy == "raise":
-                raise UnknownEventError(sse)
+                raise UnknownEventError(ServerSentEvent(*fields))
             self.ignored_events += 1
-            logger.debug("ignoring undeclared event %r (id=%r)", sse.event, sse.id)
+            logger.debug("ignoring undeclared event %r (id=%r)", name, event_id)
             return _SKIP
         try:
-            data = kind.parse(sse.data)
+            data = kind.parse(text)
         except ValueError as exc:  # pydantic.ValidationError is a ValueError
             if self.options.invalid_events == "skip":
                 self.skipped_events += 1
-                logger.warning("skipping invalid %r event (id=%r): %s", sse.event, sse.id, exc)
+                logger.warning("skipping invalid %r event (id=%r): %s", name, event_id, exc)
                 return _SKIP
-            raise EventValidationError(sse, exc) from exc
-        event = kind.cls(data, sse.id, sse.retry, sse)
+            raise EventValidationError(ServerSentEvent(*fields), exc) from exc
+        event = kind.cls(data, event_id, retry, text)
         if kind.error is not None:
             raise kind.error(event)
         if kind.role == "terminal":
@@ -219,6 +226,7 @@ class Stream(StreamCore[EvT]):
         failures = 0
         idle = self.options.idle_timeout
         clock = time.monotonic
+        fast = self._fast
         try:
             while not self._finished:
                 cause: Exception | None = None
@@ -227,16 +235,27 @@ class Stream(StreamCore[EvT]):
                         return
                     assert self._response is not None
                     decoder = SseDecoder(self.last_event_id)
+                    feed = decoder.feed_fields
                     for chunk in self._response.iter_bytes():
-                        batch = decoder.feed(chunk)
+                        batch = feed(chunk)
                         if decoder.retry is not None:
                             self.retry = decoder.retry
                         if batch:
                             failures = 0
-                            for sse in batch:
-                                event = self._convert(sse)
-                                self.last_event_id = sse.id
+                            # Converted one at a time, so each event dies young (cheap for the GC).
+                            for fields in batch:
+                                entry = fast.get(fields[0])
+                                if entry is None:
+                                    event = self._convert(fields)
+                                else:
+                                    try:
+                                        data = entry[0](fields[1])
+                                    except ValueError:
+                                        event = self._convert(fields)
+                                    else:
+                                        event = entry[1](data, fields[2], fields[3], fields[1])
                                 if event is not _SKIP:
+                                    self.last_event_id = fields[2]
                                     yield event
                                 if self._ended:
                                     return
@@ -275,7 +294,9 @@ class Stream(StreamCore[EvT]):
         self.close()
 
     def __iter__(self) -> Iterator[EvT]:
-        return self
+        if self._gen is None:
+            self._gen = self._events()
+        return self._gen  # iterating the generator itself saves a call per event
 
     def __next__(self) -> EvT:
         if self._gen is None:
@@ -368,6 +389,7 @@ class AsyncStream(StreamCore[EvT]):
     async def _events(self) -> AsyncGenerator[EvT, None]:
         failures = 0
         idle = self.options.idle_timeout
+        fast = self._fast
         try:
             while not self._finished:
                 cause: Exception | None = None
@@ -379,15 +401,24 @@ class AsyncStream(StreamCore[EvT]):
                     chunks = self._chunks(self._response)
                     try:
                         async for chunk in chunks:
-                            batch = decoder.feed(chunk)
+                            batch = decoder.feed_fields(chunk)
                             if decoder.retry is not None:
                                 self.retry = decoder.retry
                             if batch:
                                 failures = 0
-                                for sse in batch:
-                                    event = self._convert(sse)
-                                    self.last_event_id = sse.id
+                                for fields in batch:
+                                    entry = fast.get(fields[0])
+                                    if entry is None:
+                                        event = self._convert(fields)
+                                    else:
+                                        try:
+                                            data = entry[0](fields[1])
+                                        except ValueError:
+                                            event = self._convert(fields)
+                                        else:
+                                            event = entry[1](data, fields[2], fields[3], fields[1])
                                     if event is not _SKIP:
+                                        self.last_event_id = fields[2]
                                         yield event
                                     if self._ended:
                                         return
@@ -426,7 +457,9 @@ class AsyncStream(StreamCore[EvT]):
         await self.aclose()
 
     def __aiter__(self) -> AsyncIterator[EvT]:
-        return self
+        if self._gen is None:
+            self._gen = self._events()
+        return self._gen
 
     async def __anext__(self) -> EvT:
         if self._gen is None:

@@ -98,7 +98,7 @@ _CONFIGURED_STREAM = _rt.Endpoint(
     method="POST",
     path="/prices/stream",
     kinds={
-        "message": _rt.EventKind("message", MessageEvent, PriceUpdate.model_validate_json, "data"),
+        "message": _rt.EventKind("message", MessageEvent, _rt.json_model(PriceUpdate), "data"),
     },
     sentinels={},
     resumable=False,

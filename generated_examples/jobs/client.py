@@ -142,10 +142,10 @@ _JOB_PROGRESS = _rt.Endpoint(
     path="/jobs/{job_id}/progress",
     kinds={
         "log": _rt.EventKind("log", LogEvent, _rt.text, "data"),
-        "progress": _rt.EventKind("progress", ProgressEvent, Progress.model_validate_json, "data"),
-        "done": _rt.EventKind("done", DoneEvent, JobResult.model_validate_json, "terminal"),
+        "progress": _rt.EventKind("progress", ProgressEvent, _rt.json_model(Progress), "data"),
+        "done": _rt.EventKind("done", DoneEvent, _rt.json_model(JobResult), "terminal"),
         "error": _rt.EventKind(
-            "error", ErrorEvent, JobError.model_validate_json, "error", JobProgressError
+            "error", ErrorEvent, _rt.json_model(JobError), "error", JobProgressError
         ),
     },
     sentinels={},

@@ -87,7 +87,7 @@ _NOTIFICATIONS = _rt.Endpoint(
     method="GET",
     path="/notifications/stream",
     kinds={
-        "message": _rt.EventKind("message", MessageEvent, Notification.model_validate_json, "data"),
+        "message": _rt.EventKind("message", MessageEvent, _rt.json_model(Notification), "data"),
     },
     sentinels={},
     resumable=False,

@@ -125,9 +125,9 @@ _PRICE_STREAM = _rt.Endpoint(
     method="GET",
     path="/prices/stream",
     kinds={
-        "message": _rt.EventKind("message", MessageEvent, PriceUpdate.model_validate_json, "data"),
-        "price": _rt.EventKind("price", PriceEvent, PriceUpdate.model_validate_json, "data"),
-        "volume": _rt.EventKind("volume", VolumeEvent, VolumeUpdate.model_validate_json, "data"),
+        "message": _rt.EventKind("message", MessageEvent, _rt.json_model(PriceUpdate), "data"),
+        "price": _rt.EventKind("price", PriceEvent, _rt.json_model(PriceUpdate), "data"),
+        "volume": _rt.EventKind("volume", VolumeEvent, _rt.json_model(VolumeUpdate), "data"),
     },
     sentinels={},
     resumable=False,

@@ -174,7 +174,7 @@ def _event_view(event: Event, class_name: str, key: str) -> EventView:
         data_type, parse = "str", "_rt.text"
     else:
         data_type = _model_ref(event.model)
-        parse = data_type + ".model_validate_json"
+        parse = f"_rt.json_model({data_type})"
     return EventView(
         class_name=class_name,
         name=py_literal(event.name),

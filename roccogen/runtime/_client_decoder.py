@@ -11,23 +11,23 @@ be cut before decoding, and each field value is decoded once (invalid bytes beco
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 from httpx_sse import ServerSentEvent
 
 from ._client_errors import StreamError
 
-__all__ = ["MAX_EVENT_BYTES", "EventTooLargeError", "SseDecoder"]
+__all__ = ["MAX_EVENT_BYTES", "EventTooLargeError", "Fields", "SseDecoder"]
 
 MAX_EVENT_BYTES = 16 * 1024 * 1024  # one line, or the data of one event, may not grow beyond this
 _BOM = b"\xef\xbb\xbf"
 _COLON = 58  # ord(":")
 
+Fields: TypeAlias = tuple[str, str, str, int | None]  # event, data, id, retry
+
 
 class EventTooLargeError(StreamError):
     """A line or an event's data outgrew the decoder's limit: the server is misbehaving."""
-
-
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", "replace")
 
 
 class SseDecoder:
@@ -69,6 +69,10 @@ class SseDecoder:
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Decode one chunk; return the events completed by it (often none or one)."""
+        return [ServerSentEvent(*fields) for fields in self.feed_fields(chunk)]
+
+    def feed_fields(self, chunk: bytes) -> list[Fields]:
+        """Like ``feed``, as plain ``(event, data, id, retry)`` tuples (the stream's fast path)."""
         if self._skip_lf:
             self._skip_lf = False
             if chunk[:1] == b"\n":
@@ -96,52 +100,67 @@ class SseDecoder:
             raise EventTooLargeError(f"an event or line exceeds {self._limit} bytes")
         return events
 
-    def _lines(self, lines: list[bytes]) -> list[ServerSentEvent]:
-        out: list[ServerSentEvent] = []
+    def _lines(self, lines: list[bytes]) -> list[Fields]:
+        # The state lives in locals for the loop and is written back once: this is the hot path.
+        out: list[Fields] = []
         data = self._data
+        event = self._event
+        id_buffer = self._id_buffer
+        last_id = self.last_event_id
+        block_retry = self._block_retry
+        size = self._size
+        names = self._names
         for line in lines:
             if not line:
-                self.last_event_id = self._id_buffer
+                last_id = id_buffer
                 if data:
-                    out.append(self._dispatch(data))
-                    data = self._data = []
-                    self._size = 0
-                self._event = b""
-                self._block_retry = None
+                    if not event:
+                        name = "message"
+                    else:
+                        name = names.get(event) or self._name(event)
+                    raw = data[0] if len(data) == 1 else b"\n".join(data)
+                    out.append((name, raw.decode("utf-8", "replace"), last_id, block_retry))
+                    data = []
+                    size = 0
+                event = b""
+                block_retry = None
                 continue
-            if line[:6] == b"data: ":  # the common case, without partition's allocations
+            head = line[:6]
+            if head == b"data: ":
                 data.append(line[6:])
-                self._size += len(line)
+                size += len(line)
+                continue
+            if head == b"event:":
+                event = line[7:] if line[6:7] == b" " else line[6:]
                 continue
             if line[0] == _COLON:
                 continue
-            name, _, value = line.partition(b":")
+            field, _, value = line.partition(b":")
             if value[:1] == b" ":
                 value = value[1:]
-            if name == b"data":
+            if field == b"data":
                 data.append(value)
-                self._size += len(line)
-            elif name == b"event":
-                self._event = value
-            elif name == b"id":
+                size += len(line)
+            elif field == b"event":
+                event = value
+            elif field == b"id":
                 if b"\x00" not in value:
-                    self._id_buffer = _text(value)
-            elif name == b"retry" and value.isdigit():  # bytes.isdigit is ASCII-only
-                self.retry = self._block_retry = int(value)
+                    id_buffer = value.decode("utf-8", "replace")
+            elif field == b"retry" and value.isdigit():  # bytes.isdigit is ASCII-only
+                self.retry = block_retry = int(value)
+        self._data = data
+        self._event = event
+        self._id_buffer = id_buffer
+        self.last_event_id = last_id
+        self._block_retry = block_retry
+        self._size = size
         return out
 
-    def _dispatch(self, data: list[bytes]) -> ServerSentEvent:
-        raw = self._event
-        if raw:
-            event = self._names.get(raw)
-            if event is None:
-                event = _text(raw)
-                if len(self._names) < 256:
-                    self._names[raw] = event
-        else:
-            event = "message"
-        text = _text(data[0]) if len(data) == 1 else _text(b"\n".join(data))
-        return ServerSentEvent(event, text, self.last_event_id, self._block_retry)
+    def _name(self, raw: bytes) -> str:
+        name = raw.decode("utf-8", "replace")
+        if len(self._names) < 256:
+            self._names[raw] = name
+        return name
 
     def end(self) -> None:
         """The stream ended: an unterminated block is discarded, as the standard requires."""

@@ -49,6 +49,7 @@ from ._client_types import (
     StreamRequest,
     UnknownEvent,
     UnknownPolicy,
+    json_model,
     text,
 )
 
@@ -98,6 +99,7 @@ __all__ = [
     "bearer_credentials",
     "connect_sse",
     "content_type_essence",
+    "json_model",
     "status_error_class",
     "text",
 ]
@@ -114,15 +116,44 @@ DEFAULT_TIMEOUT = httpx.Timeout(10.0, read=None)
 MAX_LAST_EVENT_ID = 1024
 
 
-@dataclass(frozen=True, slots=True)
 class TypedEvent(Generic[DataT]):
-    """One received event: its validated ``data``, ``id``, ``retry`` and the ``raw`` event."""
+    """One received event: its validated ``data``, ``id``, ``retry`` and the ``raw`` event.
 
+    ``raw`` (the ``httpx_sse.ServerSentEvent`` as received) is built on first access: most
+    consumers never look at it, and the stream reads faster without it. Treat events as values.
+    """
+
+    __slots__ = ("_raw", "_text", "data", "id", "retry")
+    __match_args__ = ("data", "id", "retry")
+    event: ClassVar[str] = ""
     data: DataT
     id: str
     retry: int | None
-    raw: ServerSentEvent = field(repr=False, compare=False)
-    event: ClassVar[str] = ""
+
+    def __init__(self, data: DataT, id: str, retry: int | None, text: str) -> None:
+        self.data = data
+        self.id = id
+        self.retry = retry
+        self._text = text
+        self._raw: ServerSentEvent | None = None
+
+    @property
+    def raw(self) -> ServerSentEvent:
+        """The event as received, with its data as text."""
+        if self._raw is None:
+            self._raw = ServerSentEvent(type(self).event, self._text, self.id, self.retry)
+        return self._raw
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, TypedEvent)
+        return (self.data, self.id, self.retry) == (other.data, other.id, other.retry)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(data={self.data!r}, id={self.id!r}, retry={self.retry!r})"
 
 
 class EventSource(httpx_sse.EventSource):
