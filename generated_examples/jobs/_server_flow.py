@@ -98,23 +98,27 @@ class StreamRun:
                 if timer is not None:
                     timer.cancel()
             watcher.cancel()
-            outcome = self._outcome()
+            closed_by_event = self.stream.closed and self.gone is None
+            grace = self.route.settings.shutdown_grace
+            if closed_by_event and self.completed and not self.task.done():
+                # The response ended after a terminal/error event: let the handler finish.
+                await asyncio.wait({self.task}, timeout=grace)
             self.stream._close()
             if not self.task.done():
                 self.task.cancel()
-            await asyncio.wait({self.task, watcher}, timeout=self.route.settings.shutdown_grace)
+            await asyncio.wait({self.task, watcher}, timeout=grace)
             if not self.task.done():
                 logger.warning("the %s handler ignored cancellation", self.route.endpoint.name)
-            self._signal(*outcome)
+            self._signal(*self._outcome(closed_by_event))
 
-    def _outcome(self) -> tuple[StreamSignal, BaseException | None, str | None]:
+    def _outcome(
+        self, closed_by_event: bool
+    ) -> tuple[StreamSignal, BaseException | None, str | None]:
         if self.gone is not None:
             return StreamSignal.CLIENT_DISCONNECTED, None, self.gone
         if self.error is not None:
             return StreamSignal.ERROR, self.error, None
-        if not self.finished:
-            return StreamSignal.ERROR, None, "aborted"
-        reason = self.shutdown_reason or ("closed" if self.stream.closed else "completed")
+        reason = self.shutdown_reason or ("closed" if closed_by_event else "completed")
         return StreamSignal.ENDED, None, reason
 
     def _signal(
@@ -145,6 +149,11 @@ class StreamRun:
         except Exception as exc:  # noqa: BLE001  (any handler error ends the stream cleanly)
             if self.gone is None:
                 self.error = exc
+                name = self.route.endpoint.name
+                if isinstance(exc, HttpError):
+                    logger.info("%s answered %s %s", name, exc.status, exc.code)
+                else:
+                    logger.error("the %s handler failed", name, exc_info=exc)
         finally:
             self.finished = True
             self.stream._wakeup.set()
@@ -190,8 +199,8 @@ class StreamRun:
                     return
                 self.last_write = self.loop.time()
                 continue
-            if self.finished:
-                break
+            if self.finished or stream.closed:
+                break  # the handler returned, or sent its terminal or error event
             if not self.opened and stream._open_requested:
                 if not await self._start(send):
                     return
@@ -232,19 +241,14 @@ class StreamRun:
 
     async def _finish(self, send: Send) -> None:
         error = self.error
-        if error is not None:
+        if error is not None and not self.opened:
+            self.completed = True
             if isinstance(error, HttpError):
-                logger.info("%s answered %s %s", self.route.endpoint.name, error.status, error.code)
+                response = error.response()
             else:
-                logger.error("the %s handler failed", self.route.endpoint.name, exc_info=error)
-            if not self.opened:
-                self.completed = True
-                if isinstance(error, HttpError):
-                    response = error.response()
-                else:
-                    response = error_response(500, "INTERNAL_ERROR", "internal server error")
-                await response(self.scope, no_receive, send)
-                return
+                response = error_response(500, "INTERNAL_ERROR", "internal server error")
+            await response(self.scope, no_receive, send)
+            return
         if not self.opened and not await self._start(send):
             return
         if error is not None and not self.stream.closed:

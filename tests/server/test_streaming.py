@@ -12,7 +12,17 @@ import threading
 from typing import Any
 
 import pytest
-from server_harness import LiveServer, all_blocks, client, events, frames, generate, parse, wait_for
+from server_harness import (
+    LiveServer,
+    all_blocks,
+    client,
+    eventually,
+    events,
+    frames,
+    generate,
+    parse,
+    wait_for,
+)
 
 prices = generate("prices")
 jobs = generate("jobs")
@@ -422,3 +432,25 @@ def test_no_keepalive_work_after_the_stream_closed() -> None:
         flow.StreamRun._keepalive_due = original
     assert [b["event"] for b in blocks] == ["end"]
     assert calls <= 3, calls
+
+
+def test_terminal_event_ends_the_response_while_the_handler_finishes_its_cleanup() -> None:
+    gate = threading.Event()
+    outcome: list[str] = []
+
+    async def body(request: Any, stream: Any) -> None:
+        try:
+            await stream.done_event(JobResult(status="succeeded"), id="1")
+            await wait_for(gate.is_set, timeout=20)  # cleanup still running after the response
+            outcome.append("finished")
+        except asyncio.CancelledError:
+            outcome.append("cancelled")
+            raise
+
+    with LiveServer(jobs.create_app(Jobs(body))) as srv, client() as http:
+        with http.stream("GET", srv.url + "/jobs/j1/progress") as r:
+            blocks = all_blocks(r)  # returns at the end of the response
+        gate.set()
+        assert eventually(lambda: bool(outcome))
+    assert [b["event"] for b in blocks] == ["done"]
+    assert outcome == ["finished"]
