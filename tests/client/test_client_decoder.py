@@ -102,6 +102,16 @@ CASES: dict[str, tuple[bytes, list[Ev]]] = {
     "retry_non_ascii_digits": ("retry: ٣\ndata: a\n\n".encode(), [("message", "a", "", None)]),
     "unterminated_block_discarded": (b"data: a\n\ndata: b\n", [("message", "a", "", None)]),
     "unterminated_no_newline": (b"data: a\n\nevent: x\ndata: b", [("message", "a", "", None)]),
+    "event_with_empty_value": (b"event: \ndata: x\n\nevent:\ndata: y\n\n", [("message", "x", "", None), ("message", "y", "", None)]),
+    "event_without_space": (b"event:tick\ndata: x\n\n", [("tick", "x", "", None)]),
+    "event_two_spaces": (b"event:  tick\ndata: x\n\n", [(" tick", "x", "", None)]),
+    "event_then_two_data_lines": (b"event: e\ndata: a\ndata: b\n\n", [("e", "a\nb", "", None)]),
+    "data_then_event": (b"data: a\nevent: e\n\n", [("e", "a", "", None)]),
+    "id_between_fast_blocks": (
+        b"event: e\ndata: 1\n\nid: 5\n\ndata: 2\n\nevent: e\ndata: 3\n\n",
+        [("e", "1", "", None), ("message", "2", "5", None), ("e", "3", "5", None)],
+    ),
+    "blank_lines_between_blocks": (b"event: x\n\n\ndata: y\n\n\n\ndata: z\n\n", [("message", "y", "", None), ("message", "z", "", None)]),
     "multiline_json": (
         b'event: log\ndata: {"a":\ndata:  1}\n\n',
         [("log", '{"a":\n 1}', "", None)],
