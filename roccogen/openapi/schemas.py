@@ -201,7 +201,7 @@ class SchemaRegistry:
             # A generated model would not type-check (and the default would fail validation).
             self.diags.append(loc.doc.diag(
                 "warning", "RG039",
-                f"default {out['default']!r} is not of type {_type_text(out.get('type'))}; dropped",
+                f"default {json.dumps(out['default'], ensure_ascii=False)[:60]} is not of type {_type_text(out.get('type'))}; dropped",
                 loc.child("default").pointer,
             ))
             del out["default"]
