@@ -33,7 +33,7 @@ BodyT = TypeVar("BodyT")
 class StreamRequest(Generic[ParamsT, BodyT]):
     """What a handler receives besides its stream: validated params, body and identity."""
 
-    __slots__ = ("_last_event_id", "body", "http", "identity", "params")
+    __slots__ = ("_identity", "_last_event_id", "body", "http", "params")
 
     def __init__(
         self,
@@ -46,8 +46,13 @@ class StreamRequest(Generic[ParamsT, BodyT]):
         self.http = http
         self.params = params
         self.body = body
-        self.identity = identity
+        self._identity = identity
         self._last_event_id = last_event_id
+
+    @property
+    def identity(self) -> Identity | None:
+        """What the authenticator returned (None: anonymous, or the endpoint has no auth)."""
+        return self._identity
 
 
 class EventStream:

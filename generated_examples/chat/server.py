@@ -94,6 +94,13 @@ class ChatCompletionRequest(_server_runtime.StreamRequest[ChatCompletionParams, 
         """
         return self.params.x_request_id
 
+    @property
+    def identity(self) -> Identity:
+        """The authenticated caller (this endpoint requires authentication)."""
+        if self._identity is None:
+            raise RuntimeError("no identity on an endpoint that requires authentication")
+        return self._identity
+
 
 class ChatCompletionStream(_server_runtime.EventStream):
     """The stream of chat-completion: one typed method per declared event."""

@@ -62,6 +62,13 @@ class NotificationsRequest(_server_runtime.StreamRequest[NotificationsParams, No
 
     __slots__ = ()
 
+    @property
+    def identity(self) -> Identity:
+        """The authenticated caller (this endpoint requires authentication)."""
+        if self._identity is None:
+            raise RuntimeError("no identity on an endpoint that requires authentication")
+        return self._identity
+
 
 class NotificationsStream(_server_runtime.EventStream):
     """The stream of notifications: one typed method per declared event."""

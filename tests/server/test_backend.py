@@ -70,6 +70,8 @@ from srvt_prices.server import (
 )
 from srvt_jobs.models import JobResult, Progress, Status
 from srvt_jobs.server import JobProgressRequest, JobProgressStream, JobsService
+from srvt_kitchen.models import Tick
+from srvt_kitchen.server import SecureRequest, SecureStream
 from starlette.requests import Request
 
 
@@ -97,6 +99,11 @@ async def auth(request: Request) -> Identity | None:
 
 
 app = create_app(Prices(), authenticator=auth, settings=ServerSettings(send_timeout=5))
+
+
+async def secure(request: SecureRequest, stream: SecureStream) -> None:
+    user: str = request.identity.id  # required auth: never None
+    await stream.send(Tick(n=1, text=user))
 """
 
 BAD = """
@@ -121,11 +128,12 @@ class Jobs(JobsService):
         await stream.progress(Progress(step=1, total=2))  # E: resumable needs an id
         await stream.log(42, id="1")  # E: str payload
         count: int = request.job_id  # E: job_id is a str
+        who: str = request.identity.id  # E: optional auth: identity may be None
 """
 
 
 def test_handlers_type_check_and_wrong_payloads_are_type_errors(tmp_path: Path) -> None:
-    for spec in ("prices", "jobs"):
+    for spec in ("prices", "jobs", "kitchen"):
         pkg = package_dir(spec)
         shutil.copytree(pkg, tmp_path / pkg.name)
     (tmp_path / "good.py").write_text(GOOD)
