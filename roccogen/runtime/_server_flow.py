@@ -1,7 +1,8 @@
-"""One stream request from first byte to last: checks, the handler task, writes, shutdown.
+"""One stream from first byte to last: the handler task, the disconnect watcher, coalesced
+writes, keep-alives, the send timeout, errors after the first event, and shutdown.
 
 Copied verbatim into every generated package; imports only the standard library, starlette,
-pydantic and its siblings ``_server_sse`` and ``_server_stream``.
+pydantic and its siblings.
 """
 
 from __future__ import annotations
