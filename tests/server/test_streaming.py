@@ -454,3 +454,21 @@ def test_terminal_event_ends_the_response_while_the_handler_finishes_its_cleanup
         assert eventually(lambda: bool(outcome))
     assert [b["event"] for b in blocks] == ["done"]
     assert outcome == ["finished"]
+
+
+@pytest.mark.parametrize("how", ["open", "open_after"])
+def test_declared_error_after_the_stream_opened_is_an_event_even_before_any_event(how: str) -> None:
+    async def body(request: Any, stream: Any) -> None:
+        if how == "open":
+            await stream.open()
+        await asyncio.sleep(0.5)  # longer than open_after below
+        raise jobs.JobNotFoundError("late")
+
+    settings = jobs.ServerSettings(open_after=None if how == "open" else 0.1)
+    with LiveServer(jobs.create_app(Jobs(body), settings=settings)) as srv, client() as http:
+        with http.stream("GET", srv.url + "/jobs/j1/progress") as r:
+            assert r.status_code == 200
+            blocks = all_blocks(r)
+    assert [(b["event"], json.loads(b["data"])["code"]) for b in blocks] == [
+        ("error", "JOB_NOT_FOUND")
+    ]

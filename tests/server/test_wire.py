@@ -156,3 +156,23 @@ def test_a_refused_event_consumes_neither_the_retry_hint_nor_the_id() -> None:
         return _queued(stream), stream.last_id
 
     assert asyncio.run(run()) == (b"retry: 700\nid: 1\nevent: log\ndata: ok\n\n", "1")
+
+
+def test_hooks_subscribe_and_unsubscribe() -> None:
+    from roccogen.runtime._server_sse import StreamHooks, StreamLifecycle, StreamSignal
+
+    hooks = StreamHooks()
+    seen: list[str] = []
+    undo_one = hooks.subscribe("http.stream.started", lambda s: seen.append("one"))
+    undo_all = hooks.subscribe_all(lambda s: seen.append(s.signal.value))
+    info = StreamLifecycle(StreamSignal.STARTED, "e", "GET", "/", 0.0, 0)
+    hooks.emit(info)
+    assert seen == ["one", "http.stream.started"]
+    assert hooks.active(StreamSignal.ENDED)
+    undo_one()
+    undo_all()
+    hooks.emit(info)
+    assert seen == ["one", "http.stream.started"]
+    assert not hooks.active(StreamSignal.STARTED)
+    with pytest.raises(ValueError):
+        hooks.subscribe("http.stream.nope", lambda s: None)
