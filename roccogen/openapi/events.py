@@ -215,6 +215,15 @@ class EventReader:
                 found.events += inferred
                 return
         for branch, shape in branches:
+            names = self._enum(shape.props.get("event"))
+            if len(names) > 1:  # one member for several event names sharing a payload
+                for name in names:
+                    one = Shape({**shape.props, "event": Loc({"const": name}, branch.doc, branch.pointer)},
+                                shape.required, ext=shape.ext, description=shape.description)
+                    event = self._member(branch, one, mapping, stream_class, several, branch is not loc)
+                    if event is not None:
+                        found.events.append(event)
+                continue
             event = self._member(branch, shape, mapping, stream_class, several, branch is not loc)
             if event is not None:
                 found.events.append(event)
@@ -303,6 +312,12 @@ class EventReader:
             if not ok:
                 return None
         return FoundEvent(name, named, model, role, description, branch, sentinel, shape.ext)
+
+    def _enum(self, loc: Loc | None) -> list[str]:
+        """The names an ``event`` property allows with a string ``enum``."""
+        target = self.resolver.deref(loc) if loc is not None else None
+        enum = target.node.get("enum") if target is not None and isinstance(target.node, dict) else None
+        return [v for v in enum if isinstance(v, str)] if isinstance(enum, list) else []
 
     def _const(self, loc: Loc | None) -> str | None:
         if loc is None:

@@ -223,3 +223,36 @@ components:
     ]
     tick2 = json.loads(next(m.schema_json for m in api.models if m.name == "TickEvent2"))
     assert tick2["properties"]["next"] == {"$ref": "#/components/schemas/TickEvent"}
+
+
+def test_a_member_with_an_event_enum_declares_each_name() -> None:
+    api, messages = _read("""
+openapi: 3.2.0
+info: {title: Enum, version: "1"}
+paths:
+  /s:
+    get:
+      operationId: s
+      responses:
+        "200":
+          description: x
+          content:
+            text/event-stream:
+              itemSchema:
+                oneOf:
+                  - properties:
+                      event: {enum: [created, updated]}
+                      data: {contentMediaType: application/json, contentSchema: {$ref: "#/components/schemas/Thing"}}
+                  - properties:
+                      event: {const: deleted}
+                      data: {type: string}
+components:
+  schemas:
+    Thing: {type: object, properties: {id: {type: string}}}
+""")
+    assert messages == []
+    assert _events(api) == [
+        ("created", True, "Thing", "data", None),
+        ("deleted", True, None, "data", None),
+        ("updated", True, "Thing", "data", None),
+    ]
