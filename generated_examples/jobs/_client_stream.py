@@ -97,7 +97,7 @@ class StreamCore(HandlerRegistry, Generic[EvT]):
         self._can_resume = endpoint.resumable and options.reconnect.max_attempts != 0
 
     def _convert(self, fields: Fields) -> Any:
-        name, text, event_id, retry = fields
+        name, text, event_id, _ = fields
         kind = self._sentinels.get((name, text)) if self._sentinels else None
         if kind is None:
             kind = self.endpoint.kinds.get(name)
@@ -118,7 +118,7 @@ class StreamCore(HandlerRegistry, Generic[EvT]):
                 logger.warning("skipping invalid %r event (id=%r): %s", name, event_id, exc)
                 return _SKIP
             raise EventValidationError(ServerSentEvent(*fields), exc) from exc
-        event = kind.cls(data, event_id, retry, text)
+        event = kind.cls(data, fields)
         if kind.error is not None:
             raise kind.error(event)
         if kind.role == "terminal":
@@ -245,15 +245,17 @@ class Stream(StreamCore[EvT]):
                             # Converted one at a time, so each event dies young (cheap for the GC).
                             for fields in batch:
                                 entry = fast.get(fields[0])
-                                if entry is None:
-                                    event = self._convert(fields)
-                                else:
+                                if entry is not None:
+                                    parse, make = entry
                                     try:
-                                        data = entry[0](fields[1])
+                                        data = parse(fields[1])
                                     except ValueError:
-                                        event = self._convert(fields)
+                                        pass  # the slow path below applies the policy
                                     else:
-                                        event = entry[1](data, fields[2], fields[3], fields[1])
+                                        self.last_event_id = fields[2]
+                                        yield make(data, fields)
+                                        continue
+                                event = self._convert(fields)
                                 if event is not _SKIP:
                                     self.last_event_id = fields[2]
                                     yield event
@@ -408,15 +410,17 @@ class AsyncStream(StreamCore[EvT]):
                                 failures = 0
                                 for fields in batch:
                                     entry = fast.get(fields[0])
-                                    if entry is None:
-                                        event = self._convert(fields)
-                                    else:
+                                    if entry is not None:
+                                        parse, make = entry
                                         try:
-                                            data = entry[0](fields[1])
+                                            data = parse(fields[1])
                                         except ValueError:
-                                            event = self._convert(fields)
+                                            pass  # the slow path below applies the policy
                                         else:
-                                            event = entry[1](data, fields[2], fields[3], fields[1])
+                                            self.last_event_id = fields[2]
+                                            yield make(data, fields)
+                                            continue
+                                    event = self._convert(fields)
                                     if event is not _SKIP:
                                         self.last_event_id = fields[2]
                                         yield event

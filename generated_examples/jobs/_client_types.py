@@ -12,6 +12,7 @@ import httpx
 from httpx_sse import ServerSentEvent
 from pydantic import BaseModel, PydanticUserError
 
+from ._client_decoder import Fields
 from ._client_errors import ApiError
 
 __all__ = [
@@ -85,7 +86,7 @@ class EventKind:
     """
 
     key: str
-    cls: Callable[[Any, str, int | None, str], Any]  # (data, id, retry, text) → typed event
+    cls: Callable[[Any, Fields], Any]  # (data, (event, text, id, retry)) → typed event
     parse: Callable[[str], Any]
     role: Literal["data", "terminal", "error"] = "data"
     error: Callable[[Any], Exception] | None = None  # raised with the typed event (error role)

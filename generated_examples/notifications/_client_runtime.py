@@ -18,7 +18,7 @@ import httpx
 import httpx_sse
 from httpx_sse import ServerSentEvent
 
-from ._client_decoder import MAX_EVENT_BYTES, EventTooLargeError, SseDecoder
+from ._client_decoder import MAX_EVENT_BYTES, EventTooLargeError, Fields, SseDecoder
 from ._client_errors import (
     ApiError,
     BadRequestError,
@@ -72,6 +72,7 @@ __all__ = [
     "EventSource",
     "EventTooLargeError",
     "EventValidationError",
+    "Fields",
     "ForbiddenError",
     "Handler",
     "HandlerRegistry",
@@ -118,32 +119,35 @@ MAX_LAST_EVENT_ID = 1024
 
 
 class TypedEvent(Generic[DataT]):
-    """One received event: its validated ``data``, ``id``, ``retry`` and the ``raw`` event.
+    """One received event: its validated ``data``, its ``id`` and ``retry``, and ``raw``.
 
-    ``raw`` (the ``httpx_sse.ServerSentEvent`` as received) is built on first access: most
-    consumers never look at it, and the stream reads faster without it. Treat events as values.
+    ``raw`` (the ``httpx_sse.ServerSentEvent`` as received) is built when asked for: most
+    consumers never look at it, and the stream reads faster without it. Events are values.
     """
 
-    __slots__ = ("_raw", "_text", "data", "id", "retry")
+    __slots__ = ("_fields", "data")
     __match_args__ = ("data", "id", "retry")
     event: ClassVar[str] = ""
     data: DataT
-    id: str
-    retry: int | None
 
-    def __init__(self, data: DataT, id: str, retry: int | None, text: str) -> None:
+    def __init__(self, data: DataT, fields: Fields) -> None:
         self.data = data
-        self.id = id
-        self.retry = retry
-        self._text = text
-        self._raw: ServerSentEvent | None = None
+        self._fields = fields  # (event, data text, id, retry) as decoded
+
+    @property
+    def id(self) -> str:
+        """The last event ID when the event arrived ("" when none was set)."""
+        return self._fields[2]
+
+    @property
+    def retry(self) -> int | None:
+        """The ``retry`` field of the event's block, if any."""
+        return self._fields[3]
 
     @property
     def raw(self) -> ServerSentEvent:
         """The event as received, with its data as text."""
-        if self._raw is None:
-            self._raw = ServerSentEvent(type(self).event, self._text, self.id, self.retry)
-        return self._raw
+        return ServerSentEvent(*self._fields)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):

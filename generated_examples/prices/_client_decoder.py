@@ -66,7 +66,7 @@ class SseDecoder:
         self._block_retry: int | None = None
         self._names: dict[bytes, str] = {}
         self._limit = max_event_bytes
-        self._size = 0  # bytes of data buffered for the current event
+        self._size = 0  # bytes read since the open event began (bounds its data)
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Decode one chunk; return the events completed by it (often none or one)."""
@@ -74,6 +74,7 @@ class SseDecoder:
 
     def feed_fields(self, chunk: bytes) -> list[Fields]:
         """Like ``feed``, as plain ``(event, data, id, retry)`` tuples (the stream's fast path)."""
+        fed = len(chunk)
         if self._skip_lf:
             self._skip_lf = False
             if chunk[:1] == b"\n":
@@ -97,6 +98,8 @@ class SseDecoder:
         lines = chunk.split(b"\n")
         self._pending = lines.pop()
         events = self._lines(lines) if lines else []
+        # Bytes read while an event stays open bound its data (counted per read, not per line).
+        self._size = self._size + fed if self._data else 0
         if len(self._pending) > self._limit or self._size > self._limit:
             raise EventTooLargeError(f"an event or line exceeds {self._limit} bytes")
         return events
@@ -104,12 +107,12 @@ class SseDecoder:
     def _lines(self, lines: list[bytes]) -> list[Fields]:
         # The state lives in locals for the loop and is written back once: this is the hot path.
         out: list[Fields] = []
+        append = out.append
         data = self._data
         event = self._event
         id_buffer = self._id_buffer
         last_id = self.last_event_id
         block_retry = self._block_retry
-        size = self._size
         names = self._names
         for line in lines:
             if not line:
@@ -119,20 +122,18 @@ class SseDecoder:
                         name = "message"
                     else:
                         name = names.get(event) or self._name(event)
-                    raw = data[0] if len(data) == 1 else b"\n".join(data)
-                    out.append((name, raw.decode("utf-8", "replace"), last_id, block_retry))
+                    text = b"\n".join(data).decode("utf-8", "replace")  # one line: no copy
+                    append((name, text, last_id, block_retry))
                     data = []
-                    size = 0
                 event = b""
                 block_retry = None
                 continue
             head = line[:6]
             if head == b"data: ":
                 data.append(line[6:])
-                size += len(line)
                 continue
             if head == b"event:":
-                event = line[7:] if line[6:7] == b" " else line[6:]
+                event = line[6:]  # still with its optional leading space: _name() strips it
                 continue
             if line[0] == _COLON:
                 continue
@@ -141,9 +142,8 @@ class SseDecoder:
                 value = value[1:]
             if field == b"data":
                 data.append(value)
-                size += len(line)
             elif field == b"event":
-                event = value
+                event = value  # always empty here: `event:` lines took the branch above
             elif field == b"id":
                 if b"\x00" not in value:
                     id_buffer = value.decode("utf-8", "replace")
@@ -154,11 +154,11 @@ class SseDecoder:
         self._id_buffer = id_buffer
         self.last_event_id = last_id
         self._block_retry = block_retry
-        self._size = size
         return out
 
     def _name(self, raw: bytes) -> str:
-        name = raw.decode("utf-8", "replace")
+        value = raw[1:] if raw[:1] == b" " else raw
+        name = value.decode("utf-8", "replace") or "message"
         if len(self._names) < 256:
             self._names[raw] = name
         return name
