@@ -152,7 +152,9 @@ class SchemaRegistry:
         return [Model(name, text) for name, text in sorted(self._done.items())]
 
     def _report_renames(self) -> None:
-        components = self.root.data.get("components", {}).get("schemas", {})
+        components = Loc(self.root.data, self.root, "").child("components", "schemas").node
+        if not isinstance(components, dict):
+            return
         by_name = {v: k for k, v in self.by_loc.items() if k[0] == self.root.path}
         for name in sorted(self._done):
             if name in self._renamed and name in by_name:
