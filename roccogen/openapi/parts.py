@@ -44,10 +44,9 @@ def _fits(kind: str, value: Any) -> bool:
 class PartsReader:
     """Reads the parts of an operation other than its events."""
 
-    def __init__(self, resolver: Resolver, diags: list[Diagnostic], openapi_30: bool) -> None:
+    def __init__(self, resolver: Resolver, diags: list[Diagnostic]) -> None:
         self.resolver = resolver
         self.diags = diags
-        self.openapi_30 = openapi_30
 
     def warn(self, loc: Loc, code: str, message: str) -> None:
         """A positioned warning."""

@@ -121,7 +121,7 @@ class _OpenApiReader:
         resolver = Resolver(self.doc, self.diags, self.file)
         self.registry = SchemaRegistry(resolver, self.diags, version < (3, 1))
         self.events = EventReader(resolver, self.registry, self.diags, version)
-        self.parts = PartsReader(resolver, self.diags, version < (3, 1))
+        self.parts = PartsReader(resolver, self.diags)
         self.resolver = resolver
         self._check_identifiers(self.root)
         package = data.get(n.X_PACKAGE, self.package)

@@ -95,14 +95,6 @@ class SchemaRegistry:
         """Go back to a :meth:`checkpoint`."""
         self.by_loc, self.taken, self._pending = dict(state[0]), set(state[1]), list(state[2])
 
-    def rename(self, old: str, new: str) -> None:
-        """Rename a model (before :meth:`models` runs)."""
-        for key, value in list(self.by_loc.items()):
-            if value == old:
-                self.by_loc[key] = new
-        self._pending = [(new if n == old else n, loc) for n, loc in self._pending]
-        self.taken.add(new)
-
     # -- references to models -----------------------------------------------------------------
     def name_for_target(self, target: Loc) -> str:
         """The model name of the schema at ``target`` (hoisting it when it is not a component)."""
