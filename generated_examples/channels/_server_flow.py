@@ -51,6 +51,29 @@ async def no_receive() -> Message:
 class StreamRun:
     """One open stream: the handler task, the disconnect watcher and the writing loop."""
 
+    __slots__ = (
+        "_keepalive_timer",
+        "_open_timer",
+        "completed",
+        "error",
+        "finished",
+        "gone",
+        "keepalive",
+        "last_write",
+        "loop",
+        "opened",
+        "pump_task",
+        "request",
+        "route",
+        "scope",
+        "shutdown_reason",
+        "stream",
+        "t0",
+        "task",
+        "timed_out",
+        "writing_since",
+    )
+
     def __init__(self, route: StreamRoute, request: Any, scope: Scope) -> None:
         ep = route.endpoint
         settings = route.settings

@@ -54,6 +54,52 @@ class StreamRequest(Generic[ParamsT, BodyT]):
         return self._identity
 
 
+class Flag:
+    """An event to await, like ``asyncio.Event`` (``wait``, ``is_set``, ``set``, ``clear``).
+
+    Smaller than ``asyncio.Event`` (which carries a deque): a server holds three per stream.
+    """
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        """True once set (until cleared)."""
+        return self._set
+
+    def set(self) -> None:
+        """Set the flag and wake every waiter."""
+        if not self._set:
+            self._set = True
+            waiters, self._waiters = self._waiters, None
+            for future in waiters or ():
+                if not future.done():
+                    future.set_result(None)
+
+    def clear(self) -> None:
+        """Unset the flag."""
+        self._set = False
+
+    async def wait(self) -> bool:
+        """Return once the flag is set (at once if it is)."""
+        if self._set:
+            return True
+        future = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = [future]
+        else:
+            self._waiters.append(future)
+        try:
+            await future
+        finally:
+            if self._waiters is not None and future in self._waiters:
+                self._waiters.remove(future)
+        return True
+
+
 class EventStream:
     """The push side of one SSE response; generated subclasses add one typed method per event.
 
@@ -100,9 +146,9 @@ class EventStream:
     ) -> None:
         self._chunks: list[bytes] = []
         self._buffered = 0
-        self._wakeup = asyncio.Event()
-        self._drained = asyncio.Event()
-        self._done = asyncio.Event()
+        self._wakeup = Flag()
+        self._drained = Flag()
+        self._done = Flag()
         self._closed = False
         self._open_requested = False
         self._retry_line = b"retry: %d\n" % retry_ms if retry_ms is not None else b""
@@ -113,7 +159,7 @@ class EventStream:
         self.events = 0
 
     @property
-    def done(self) -> asyncio.Event:
+    def done(self) -> Flag:
         """Set when the client goes away, the stream ended, or the server is shutting down."""
         return self._done
 
