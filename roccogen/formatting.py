@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import ast
 import concurrent.futures
+import hashlib
 import multiprocessing
 import os
+import re
 import sys
+import tempfile
+from pathlib import Path
 
 import black
 
@@ -20,16 +24,84 @@ MODE = black.Mode(
 )
 
 
-# Files larger than this are formatted in pieces split at top-level statements, on every core.
-CHUNKED_FORMAT_BYTES = 96 * 1024
+# Modules are cut into pieces of about this size at top-level definitions; the pieces of all
+# modules of a package are formatted together, on every core.
+PIECE_BYTES = 48 * 1024
+CACHE_ENV = "ROCCOGEN_CACHE_DIR"
+NO_CACHE_ENV = "ROCCOGEN_NO_CACHE"
 
 
-def format_python(source: str, *, chunk_bytes: int = CHUNKED_FORMAT_BYTES) -> str:
+def format_python(source: str, *, chunk_bytes: int = PIECE_BYTES) -> str:
     """Black-formatted source with LF line ends (identical to black on the whole file)."""
-    source = sort_imports(source.replace("\r\n", "\n"))
-    if len(source) < chunk_bytes:
-        return black.format_str(source, mode=MODE)
-    return format_in_pieces(source, chunk_bytes)
+    return format_modules({"module": source}, piece_bytes=chunk_bytes)["module"]
+
+
+def format_modules(sources: dict[str, str], *, piece_bytes: int = PIECE_BYTES) -> dict[str, str]:
+    """Format several modules at once: imports sorted, then black on pieces in parallel."""
+    plans: dict[str, list[str]] = {}
+    for name, source in sources.items():
+        text = sort_imports(source.replace("\r\n", "\n"))
+        plans[name] = _pieces(text, piece_bytes) if len(text) >= piece_bytes else [text]
+    todo = sorted({piece for pieces in plans.values() for piece in pieces}, key=len, reverse=True)
+    try:
+        done = _format_all(todo)
+    except black.InvalidInput:
+        # A piece was cut inside a string or bracket: format every module whole instead.
+        whole = {name: "".join(pieces) for name, pieces in plans.items()}
+        return {name: _format_piece(text) for name, text in whole.items()}
+    return {
+        name: "\n\n".join(done[p].strip("\n") + "\n" for p in pieces) if len(pieces) > 1 else done[pieces[0]]
+        for name, pieces in plans.items()
+    }
+
+
+def _cache_dir() -> Path | None:
+    if os.environ.get(NO_CACHE_ENV):
+        return None
+    base = os.environ.get(CACHE_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "roccogen"
+    )
+    mode_key = hashlib.sha256(repr((black.__version__, MODE)).encode()).hexdigest()[:16]
+    return Path(base) / f"black-{mode_key}"
+
+
+def _format_all(pieces: list[str]) -> dict[str, str]:
+    """Black on every piece: from the cache when black already formatted the same text."""
+    cache = _cache_dir()
+    done: dict[str, str] = {}
+    keys = {p: hashlib.sha256(p.encode("utf-8")).hexdigest() for p in pieces}
+    if cache is not None:
+        for piece in pieces:
+            try:
+                done[piece] = (cache / keys[piece]).read_text("utf-8")
+            except OSError:
+                pass
+    missing = [p for p in pieces if p not in done]
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    if len(missing) > 1 and workers > 1 and sum(map(len, missing)) > 2 * PIECE_BYTES and (
+        "fork" in multiprocessing.get_all_start_methods()
+    ):
+        context = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            results = list(pool.map(_format_piece, missing))
+    else:
+        results = [_format_piece(p) for p in missing]
+    for piece, result in zip(missing, results):
+        done[piece] = result
+        if cache is not None:
+            _store(cache, keys[piece], result)
+    return done
+
+
+def _store(cache: Path, key: str, text: str) -> None:
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=cache)
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+        os.replace(temp, cache / key)
+    except OSError:
+        pass  # the cache only saves time; never fail a build for it
 
 
 def _format_piece(piece: str) -> str:
@@ -40,50 +112,43 @@ def _is_definition(node: ast.stmt) -> bool:
     return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
 
 
-def _pieces(source: str, target: int) -> list[tuple[str, bool, bool]]:
-    """Cut at top-level statements into pieces of about ``target`` characters.
+_DEFINITION = re.compile(r"(?:class |def |async def |@)")
 
-    Each piece comes with whether its first and last statements are definitions: black puts two
-    blank lines around top-level definitions, which is all the seams need.
+
+def _pieces(source: str, target: int) -> list[str]:
+    """Cut before top-level definitions into pieces of about ``target`` characters.
+
+    A cut falls only where the previous top-level statement is a definition too: black puts
+    exactly two blank lines there, so joining formatted pieces with two blank lines is what black
+    does. Lines are classified by their first column only; a cut inside a string or bracket
+    leaves a piece black cannot parse, which ``_format_all`` detects (it then formats the whole).
     """
-    tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
-    starts: list[tuple[int, ast.stmt]] = []
-    for node in tree.body:
-        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
-        while first > 0 and lines[first - 1].lstrip().startswith("#"):
-            first -= 1  # comments directly above a statement belong to it
-        starts.append((first, node))
-    pieces: list[tuple[str, bool, bool]] = []
-    begin, size, first_node = 0, 0, tree.body[0] if tree.body else None
-    for index, (start, node) in enumerate(starts):
-        if index == 0:
+    pieces: list[str] = []
+    begin = size = 0
+    prev_is_definition = False
+    for index, line in enumerate(lines):
+        size += len(line)
+        head = line[:1]
+        if not head or head in " \t\n)]}#":
             continue
-        size = sum(len(line) for line in lines[begin:start])
-        prev = starts[index - 1][1]
-        # Only cut between two definitions: their seam is always exactly two blank lines.
-        if size >= target and _is_definition(prev) and _is_definition(node):
-            assert first_node is not None
-            pieces.append(("".join(lines[begin:start]), _is_definition(first_node), True))
-            begin, first_node = start, node
-    assert first_node is not None
-    pieces.append(("".join(lines[begin:]), _is_definition(first_node), _is_definition(starts[-1][1])))
+        is_definition = bool(_DEFINITION.match(line))
+        if is_definition and prev_is_definition and size - len(line) >= target:
+            first = index
+            while first > begin and lines[first - 1].lstrip().startswith(("#", "@")):
+                first -= 1  # comments and decorators belong to the definition below them
+            pieces.append("".join(lines[begin:first]))
+            begin, size = first, sum(len(x) for x in lines[first : index + 1])
+        if not line.startswith("@"):
+            prev_is_definition = is_definition
+    pieces.append("".join(lines[begin:]))
     return pieces
 
 
-def format_in_pieces(source: str, chunk_bytes: int = CHUNKED_FORMAT_BYTES) -> str:
-    """Black, run on pieces of the module in parallel, joined as black joins them."""
-    workers = max(1, min(os.cpu_count() or 1, 8))
-    target = max(chunk_bytes // 2, len(source) // (workers * 2) + 1)
-    pieces = _pieces(source, target)
-    texts = [p[0] for p in pieces]
-    if len(texts) > 1 and workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            formatted = list(pool.map(_format_piece, texts))
-    else:
-        formatted = [_format_piece(t) for t in texts]
-    return "\n\n".join(f.strip("\n") + "\n" for f in formatted)
+def format_in_pieces(source: str, chunk_bytes: int = PIECE_BYTES) -> str:
+    """Black, run on pieces of the module, joined as black joins them (for tests)."""
+    pieces = _pieces(source, chunk_bytes)
+    return "\n\n".join(_format_piece(p).strip("\n") + "\n" for p in pieces)
 
 
 def _section(module: str, level: int) -> int:
@@ -104,6 +169,20 @@ def _name_key(name: str) -> tuple[int, str]:
 
 def sort_imports(source: str) -> str:
     """Rewrite the module's leading import block in isort order (what ruff's I001 expects)."""
+    match = re.search(r"^(?:class |def |async def |@)", source, re.MULTILINE)
+    if match is not None:
+        head, tail = source[: match.start()], source[match.start() :]
+        try:
+            ast.parse(head)
+        except SyntaxError:  # the cut fell inside a string: use the whole module
+            pass
+        else:
+            return sort_imports_whole(head) + tail
+    return sort_imports_whole(source)
+
+
+def sort_imports_whole(source: str) -> str:
+    """``sort_imports`` on a module parsed whole."""
     tree = ast.parse(source)
     body = list(tree.body)
     if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):

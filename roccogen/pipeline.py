@@ -11,7 +11,7 @@ from roccogen.backends.client import render_client
 from roccogen.backends.models import HEADER, ModelGenerationError, render_models
 from roccogen.backends.server import render_server
 from roccogen.diagnostics import Diagnostic, has_errors
-from roccogen.formatting import format_python
+from roccogen.formatting import format_modules
 from roccogen.ir import Api
 from roccogen.native import read_native
 from roccogen.names import snake
@@ -89,14 +89,16 @@ def render_api(api: Api) -> Files:
     }
     for backend in BACKENDS:
         files.update(backend(api))
-    out: Files = {}
-    for rel, text in sorted(files.items()):
-        if rel.suffix == ".py":
-            if not text.startswith(HEADER):
-                text = f"{HEADER}\n{text}"
-            text = format_python(text)
-        out[PurePosixPath(api.package) / rel] = text
-    return out
+    python = {
+        str(rel): text if text.startswith(HEADER) else f"{HEADER}\n{text}"
+        for rel, text in files.items()
+        if rel.suffix == ".py"
+    }
+    formatted = format_modules(python)
+    return {
+        PurePosixPath(api.package) / rel: formatted.get(str(rel), text)
+        for rel, text in sorted(files.items())
+    }
 
 
 def build_spec(path: Path, display: str | None = None) -> SpecResult:
