@@ -133,7 +133,7 @@ class SseDecoder:
                 data.append(line[6:])
                 continue
             if head == b"event:":
-                event = line[6:]  # still with its optional leading space: _name() strips it
+                event = line  # the whole line: _name() takes the value out (and caches it)
                 continue
             if line[0] == _COLON:
                 continue
@@ -156,11 +156,11 @@ class SseDecoder:
         self._block_retry = block_retry
         return out
 
-    def _name(self, raw: bytes) -> str:
-        value = raw[1:] if raw[:1] == b" " else raw
+    def _name(self, line: bytes) -> str:
+        value = line[7:] if line[6:7] == b" " else line[6:]
         name = value.decode("utf-8", "replace") or "message"
         if len(self._names) < 256:
-            self._names[raw] = name
+            self._names[line] = name
         return name
 
     def end(self) -> None:

@@ -12,7 +12,6 @@ import httpx
 from httpx_sse import ServerSentEvent
 from pydantic import BaseModel, PydanticUserError
 
-from ._client_decoder import Fields
 from ._client_errors import ApiError
 
 __all__ = [
@@ -86,7 +85,7 @@ class EventKind:
     """
 
     key: str
-    cls: Callable[[Any, Fields], Any]  # (data, (event, text, id, retry)) → typed event
+    cls: type[Any]  # the TypedEvent subclass: cls(data, (event, text, id, retry))
     parse: Callable[[str], Any]
     role: Literal["data", "terminal", "error"] = "data"
     error: Callable[[Any], Exception] | None = None  # raised with the typed event (error role)

@@ -227,6 +227,7 @@ class Stream(StreamCore[EvT]):
         idle = self.options.idle_timeout
         clock = time.monotonic
         fast = self._fast
+        new = object.__new__
         try:
             while not self._finished:
                 cause: Exception | None = None
@@ -252,8 +253,12 @@ class Stream(StreamCore[EvT]):
                                     except ValueError:
                                         pass  # the slow path below applies the policy
                                     else:
+                                        # TypedEvent.__init__, inlined: this loop is the client's hot path.
+                                        event = new(make)
+                                        event.data = data
+                                        event._fields = fields
                                         self.last_event_id = fields[2]
-                                        yield make(data, fields)
+                                        yield event
                                         continue
                                 event = self._convert(fields)
                                 if event is not _SKIP:
@@ -392,6 +397,7 @@ class AsyncStream(StreamCore[EvT]):
         failures = 0
         idle = self.options.idle_timeout
         fast = self._fast
+        new = object.__new__
         try:
             while not self._finished:
                 cause: Exception | None = None
@@ -417,8 +423,12 @@ class AsyncStream(StreamCore[EvT]):
                                         except ValueError:
                                             pass  # the slow path below applies the policy
                                         else:
+                                            # TypedEvent.__init__, inlined: this loop is the client's hot path.
+                                            event = new(make)
+                                            event.data = data
+                                            event._fields = fields
                                             self.last_event_id = fields[2]
-                                            yield make(data, fields)
+                                            yield event
                                             continue
                                     event = self._convert(fields)
                                     if event is not _SKIP:
