@@ -425,7 +425,10 @@ class EventReader:
             values.append(media.child("example"))
         if isinstance(node.get("examples"), dict):
             for key in node["examples"]:
-                values.append(media.child("examples", key, "value"))
+                example = self.resolver.deref(media.child("examples", key))
+                if example is not None and isinstance(example.node, dict):
+                    # 3.2 adds dataValue and serializedValue (the event-stream text) beside value.
+                    values += [example.child(k) for k in ("value", "dataValue", "serializedValue") if k in example.node]
         out: list[tuple[str, Loc]] = []
         for loc in values:
             value = loc.node

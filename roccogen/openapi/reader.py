@@ -224,7 +224,9 @@ class _OpenApiReader:
                 content = response.node.get("content")
                 for media_type in content if isinstance(content, dict) else {}:
                     if is_event_stream(media_type):
-                        return response.child("content", media_type)
+                        # OpenAPI 3.2 lets a Media Type Object be a $ref to components.mediaTypes.
+                        media = self.resolver.deref(response.child("content", media_type))
+                        return media if media is not None and isinstance(media.node, dict) else None
         fern = op.node.get("x-fern-streaming")
         if isinstance(fern, dict) and fern.get("format") == "sse" and "response-stream" in fern:
             stream = op.child("x-fern-streaming", "response-stream")

@@ -256,3 +256,32 @@ components:
         ("deleted", True, None, "data", None),
         ("updated", True, "Thing", "data", None),
     ]
+
+
+def test_openapi_3_2_media_type_refs_and_serialized_examples() -> None:
+    api, messages = _read("""
+openapi: 3.2.0
+info: {title: Media types, version: "1"}
+paths:
+  /s:
+    get:
+      operationId: s
+      responses:
+        "200":
+          description: x
+          content:
+            text/event-stream: {$ref: "#/components/mediaTypes/Ticks"}
+components:
+  mediaTypes:
+    Ticks:
+      itemSchema:
+        oneOf:
+          - properties: {event: {const: tick}, data: {type: string}}
+      examples:
+        wire:
+          serializedValue: "event: Tick\\ndata: 1\\n\\n"
+""")
+    assert _events(api) == [("tick", True, None, "data", None)]
+    assert [m.split(": ", 1)[1] for m in messages] == [
+        "warning[RG032] the example sends event 'Tick', but the schema declares 'tick'; SSE event names are case-sensitive"
+    ]
