@@ -57,6 +57,9 @@ def run(parts: tuple[str, ...], quick: bool) -> dict[str, Any]:
     results["meta"] = meta
     with tempfile.TemporaryDirectory(prefix="roccogen-bench-pkg-") as tmp:
         root = build_package(Path(tmp))
+        durations: dict[str, float] = {}
+        meta["durations"] = durations
+        mark = time.perf_counter()
         if "server" in parts:
             print("1. server, one stream")
             results["single_stream"] = single_stream(
@@ -65,6 +68,8 @@ def run(parts: tuple[str, ...], quick: bool) -> dict[str, Any]:
             results["single_stream_paced"] = single_stream(
                 root, rounds=3 if quick else 5, seconds=meta["stream_seconds"], mode="paced"
             )
+            durations["server, one stream"] = time.perf_counter() - mark
+            mark = time.perf_counter()
         if "client" in parts:
             print("3. client")
             results["client"] = client_rates(
@@ -73,6 +78,8 @@ def run(parts: tuple[str, ...], quick: bool) -> dict[str, Any]:
             results["decode"] = decode_rates(
                 root, rounds=3 if quick else 7, events=50_000 if quick else 100_000
             )
+            durations["client"] = time.perf_counter() - mark
+            mark = time.perf_counter()
         if "fanout" in parts:
             print("2. server fan-out")
             results["fan_out"] = fan_out(
@@ -82,10 +89,13 @@ def run(parts: tuple[str, ...], quick: bool) -> dict[str, Any]:
                 window=meta["fanout_window"],
                 settle=meta["fanout_settle"],
             )
+            durations["fan-out"] = time.perf_counter() - mark
     if "generator" in parts:
         print("4. generator")
         sizes = {10: 1, 100: 1} if quick else {10: 3, 100: 2, 1000: 1}
+        mark = time.perf_counter()
         results["generator"] = generator_times(sizes)
+        meta["durations"]["generator"] = time.perf_counter() - mark
     meta["seconds"] = time.perf_counter() - started
     return results
 

@@ -98,8 +98,9 @@ def render(r: dict[str, Any]) -> str:
     lines = [
         "# Benchmark results",
         "",
-        (f"Written by `make bench` (`python -m bench`) on {meta['date']}, in {meta['seconds']:.0f} s. "
-        "Do not edit: the scripts in `bench/` are the source of truth; rerun them to update."),
+        (f"Written by `make bench` (`python -m bench`) on {meta['date']}, in {meta['seconds']:.0f} s ("
+         + ", ".join(f"{k} {v:.0f} s" for k, v in meta.get("durations", {}).items())
+         + "). Do not edit: the scripts in `bench/` are the source of truth; rerun them to update."),
         "",
         ("Every ratio is taken between peers measured back to back in the same round (the order "
         "rotates each round) on a shared, noisy machine; it is reported as the **median and the "

@@ -104,6 +104,21 @@ def _git_commit() -> str:
         return "unknown"
 
 
+def _dirty_generator_files() -> str:
+    """Uncommitted changes in what the benchmark exercises (the run uses the working tree)."""
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--", "roccogen", "templates"],
+            capture_output=True, text=True, check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    files = [line[3:] for line in out.stdout.splitlines() if line.strip()]
+    if not files:
+        return "clean"
+    return f"{len(files)} uncommitted: " + ", ".join(files[:8]) + (" …" if len(files) > 8 else "")
+
+
 def machine_info() -> dict[str, str]:
     """CPU, cores, memory, OS, Python and the versions of every library in the comparison."""
     info = {
@@ -114,6 +129,7 @@ def machine_info() -> dict[str, str]:
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "load average at start": " ".join(f"{x:.2f}" for x in psutil.getloadavg()),
         "commit": _git_commit(),
+        "roccogen/ and templates/ at run time": _dirty_generator_files(),
     }
     for lib in LIBRARIES:
         info[lib] = _version(lib)
