@@ -217,6 +217,7 @@ class _OpenApiReader:
         responses = op.child("responses")
         if isinstance(responses.node, dict):
             keys = sorted(k for k in responses.node if str(k).startswith("2"))
+            keys += [k for k in responses.node if k == "default"]  # a stream described only as the default answer
             for key in keys:
                 response = self.resolver.deref(responses.child(key))
                 if response is None or not isinstance(response.node, dict):
