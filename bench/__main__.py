@@ -116,7 +116,13 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated subset of {PARTS}")
     parser.add_argument("--quick", action="store_true", help="fewer rounds; not for quoting")
     parser.add_argument("--out", type=Path, default=HERE, help="where results.md and plots go")
+    parser.add_argument(
+        "--render", action="store_true", help="only rewrite results.md and plots from results.json"
+    )
     args = parser.parse_args()
+    if args.render:
+        write(json.loads((args.out / "results.json").read_text(encoding="utf-8")), args.out)
+        return
     parts = tuple(p.strip() for p in args.only.split(",") if p.strip())
     unknown = set(parts) - set(PARTS)
     if unknown:
