@@ -6,12 +6,15 @@ event at every blank line once an id has been seen (its issue #35). This decoder
 HTML standard's "event stream interpretation" exactly and still produces
 ``httpx_sse.ServerSentEvent`` objects, so code written against httpx-sse keeps working.
 
-It splits bytes, not text: CR and LF never occur inside a multi-byte UTF-8 sequence, so lines can
-be cut before decoding, and each field value is decoded once (invalid bytes become U+FFFD).
+Each read is decoded at once by an incremental UTF-8 decoder (a sequence split across reads is
+completed by the next one; invalid bytes become U+FFFD, whatever the charset says), then split
+into lines: CR and LF never occur inside a multi-byte sequence, so this is the standard's
+decode-then-parse, done one read at a time.
 """
 
 from __future__ import annotations
 
+import codecs
 from typing import TypeAlias
 
 from httpx_sse import ServerSentEvent
@@ -21,8 +24,6 @@ from ._client_errors import StreamError
 __all__ = ["MAX_EVENT_BYTES", "EventTooLargeError", "Fields", "SseDecoder"]
 
 MAX_EVENT_BYTES = 16 * 1024 * 1024  # one line, or the data of one event, may not grow beyond this
-_BOM = b"\xef\xbb\xbf"
-_COLON = 58  # ord(":")
 
 Fields: TypeAlias = tuple[str, str, str, int | None]  # event, data, id, retry
 
@@ -50,6 +51,7 @@ class SseDecoder:
         "_pending",
         "_size",
         "_skip_lf",
+        "_utf8",
         "last_event_id",
         "retry",
     )
@@ -58,13 +60,14 @@ class SseDecoder:
         self.last_event_id = last_event_id
         self.retry: int | None = None
         self._id_buffer = last_event_id
-        self._pending = b""  # an incomplete line (never contains CR or LF)
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")  # holds split sequences
+        self._pending = ""  # an incomplete line (never contains CR or LF)
         self._skip_lf = False  # the previous chunk ended in CR: a leading LF is part of that CRLF
         self._at_start = True  # a BOM may still be stripped
-        self._data: list[bytes] = []
-        self._event = b""
+        self._data: list[str] = []
+        self._event = ""
         self._block_retry: int | None = None
-        self._names: dict[bytes, str] = {}
+        self._names: dict[str, str] = {}
         self._limit = max_event_bytes
         self._size = 0  # bytes read since the open event began (bounds its data)
 
@@ -75,27 +78,26 @@ class SseDecoder:
     def feed_fields(self, chunk: bytes) -> list[Fields]:
         """Like ``feed``, as plain ``(event, data, id, retry)`` tuples (the stream's fast path)."""
         fed = len(chunk)
-        if self._skip_lf:
-            self._skip_lf = False
-            if chunk[:1] == b"\n":
-                chunk = chunk[1:]
+        text = self._utf8.decode(chunk)
         if self._at_start:
-            buf = self._pending + chunk
-            if len(buf) < 3 and _BOM.startswith(buf):
-                self._pending = buf  # could still be a BOM split across reads
-                return []
+            if not text:
+                return []  # not one character yet (a BOM may be split across reads)
             self._at_start = False
-            self._pending = b""
-            chunk = buf[3:] if buf[:3] == _BOM else buf
-        if not chunk:
+            if text[0] == "\ufeff":
+                text = text[1:]
+        if self._skip_lf and text:
+            self._skip_lf = False
+            if text[0] == "\n":
+                text = text[1:]
+        if not text:
             return []
-        if b"\r" in chunk:
-            if chunk[-1] == 13:
+        if "\r" in text:
+            if text[-1] == "\r":
                 self._skip_lf = True
-            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
         if self._pending:
-            chunk = self._pending + chunk
-        lines = chunk.split(b"\n")
+            text = self._pending + text
+        lines = text.split("\n")
         self._pending = lines.pop()
         events = self._lines(lines) if lines else []
         # Bytes read while an event stays open bound its data (counted per read, not per line).
@@ -104,7 +106,7 @@ class SseDecoder:
             raise EventTooLargeError(f"an event or line exceeds {self._limit} bytes")
         return events
 
-    def _lines(self, lines: list[bytes]) -> list[Fields]:
+    def _lines(self, lines: list[str]) -> list[Fields]:
         # The state lives in locals for the loop and is written back once: this is the hot path.
         out: list[Fields] = []
         append = out.append
@@ -122,32 +124,31 @@ class SseDecoder:
                         name = "message"
                     else:
                         name = names.get(event) or self._name(event)
-                    text = b"\n".join(data).decode("utf-8", "replace")  # one line: no copy
-                    append((name, text, last_id, block_retry))
+                    append((name, "\n".join(data), last_id, block_retry))
                     data = []
-                event = b""
+                event = ""
                 block_retry = None
                 continue
             head = line[:6]
-            if head == b"data: ":
+            if head == "data: ":
                 data.append(line[6:])
                 continue
-            if head == b"event:":
+            if head == "event:":
                 event = line  # the whole line: _name() takes the value out (and caches it)
                 continue
-            if line[0] == _COLON:
+            if line[0] == ":":
                 continue
-            field, _, value = line.partition(b":")
-            if value[:1] == b" ":
+            field, _, value = line.partition(":")
+            if value[:1] == " ":
                 value = value[1:]
-            if field == b"data":
+            if field == "data":
                 data.append(value)
-            elif field == b"event":
+            elif field == "event":
                 event = value  # always empty here: `event:` lines took the branch above
-            elif field == b"id":
-                if b"\x00" not in value:
-                    id_buffer = value.decode("utf-8", "replace")
-            elif field == b"retry" and value.isdigit():  # bytes.isdigit is ASCII-only
+            elif field == "id":
+                if "\x00" not in value:
+                    id_buffer = value
+            elif field == "retry" and value.isascii() and value.isdigit():
                 self.retry = block_retry = int(value)
         self._data = data
         self._event = event
@@ -156,19 +157,19 @@ class SseDecoder:
         self._block_retry = block_retry
         return out
 
-    def _name(self, line: bytes) -> str:
-        value = line[7:] if line[6:7] == b" " else line[6:]
-        name = value.decode("utf-8", "replace") or "message"
+    def _name(self, line: str) -> str:
+        name = (line[7:] if line[6:7] == " " else line[6:]) or "message"
         if len(self._names) < 256:
             self._names[line] = name
         return name
 
     def end(self) -> None:
         """The stream ended: an unterminated block is discarded, as the standard requires."""
-        self._pending = b""
+        self._utf8.reset()
+        self._pending = ""
         self._skip_lf = False
         self._data = []
         self._size = 0
-        self._event = b""
+        self._event = ""
         self._block_retry = None
         self._id_buffer = self.last_event_id
