@@ -63,7 +63,7 @@ def run(parts: tuple[str, ...], quick: bool) -> dict[str, Any]:
         if "server" in parts:
             print("1. server, one stream")
             results["single_stream"] = single_stream(
-                root, rounds=3 if quick else 5, seconds=meta["stream_seconds"]
+                root, rounds=3 if quick else 7, seconds=meta["stream_seconds"]
             )
             results["single_stream_paced"] = single_stream(
                 root, rounds=3 if quick else 5, seconds=meta["stream_seconds"], mode="paced"

@@ -128,12 +128,17 @@ def render(r: dict[str, Any]) -> str:
 
 
 def _stream_tables(ss: dict[str, Any]) -> list[str]:
-    rows = [[NAMES[a], fmt_summary(_s(v)), fmt_summary(_s(ss["server_cpu_pct"][a]), 0, " %")]
+    per_cpu = ss.get("events_per_cpu_second", {})
+    rows = [[NAMES[a], fmt_summary(_s(v)), fmt_summary(_s(ss["server_cpu_pct"][a]), 0, " %"),
+             fmt_summary(_s(per_cpu[a])) if a in per_cpu else "—"]
             for a, v in ss["rates"].items()]
-    lines = _table(["server", "events/s", "server CPU (% of a core)"], rows)
+    lines = _table(["server", "events/s", "server CPU (% of a core)",
+                    "events per server CPU second"], rows)
     lines += [""]
-    lines += _table(["ratio", "median (min–max)"],
-                    [[k, fmt_ratio(_s(v))] for k, v in ss["ratios"].items()])
+    cpu_ratios = ss.get("cpu_ratios", {})
+    lines += _table(["ratio", "events/s: median (min–max)", "per server CPU second: median (min–max)"],
+                    [[k, fmt_ratio(_s(v)), fmt_ratio(_s(cpu_ratios[k])) if k in cpu_ratios else "—"]
+                     for k, v in ss["ratios"].items()])
     return lines + [""]
 
 

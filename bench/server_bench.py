@@ -39,23 +39,26 @@ class SingleStream:
 
     def summary(self) -> dict[str, Any]:
         """Medians, spreads and the paired ratios the targets are stated in."""
-        out: dict[str, Any] = {
+        per_cpu = {
+            app: [rate / max(cpu / 100.0, 1e-9) for rate, cpu in zip(r, self.cpu[app], strict=True)]
+            for app, r in self.rates.items()
+        }
+        return {
             "events_per_stream": self.events,
             "rates": {app: Summary.of(r).as_dict() for app, r in self.rates.items()},
             "server_cpu_pct": {app: Summary.of(c).as_dict() for app, c in self.cpu.items()},
+            "events_per_cpu_second": {app: Summary.of(r).as_dict() for app, r in per_cpu.items()},
             "samples": self.rates,
+            "ratios": _ratios(self.rates),
+            "cpu_ratios": _ratios(per_cpu),
         }
-        gen = self.rates["generated"]
-        out["ratios"] = {
-            "generated / sse_starlette": Summary.of(
-                paired_ratios(gen, self.rates["sse_starlette"])
-            ).as_dict(),
-            "generated / starlette": Summary.of(paired_ratios(gen, self.rates["starlette"])).as_dict(),
-            "sse_starlette / starlette": Summary.of(
-                paired_ratios(self.rates["sse_starlette"], self.rates["starlette"])
-            ).as_dict(),
-        }
-        return out
+
+
+def _ratios(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    pairs = (("generated", "sse_starlette"), ("generated", "starlette"), ("sse_starlette", "starlette"))
+    return {
+        f"{a} / {b}": Summary.of(paired_ratios(samples[a], samples[b])).as_dict() for a, b in pairs
+    }
 
 
 def single_stream(root: Path, *, rounds: int, seconds: float, mode: str = "burst") -> dict[str, Any]:
