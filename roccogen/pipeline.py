@@ -43,10 +43,10 @@ def default_package(path: Path) -> str:
 
 def read_document(doc: SourceDocument, package: str) -> tuple[Api | None, list[Diagnostic]]:
     """Pick the reader by the document's shape: native (``roccogen:``) or OpenAPI (``openapi:``)."""
-    data = doc.data
-    if isinstance(data, dict) and "openapi" in data and "roccogen" not in data:
-        from roccogen.openapi.reader import read_openapi
+    from roccogen.openapi.reader import looks_like_openapi, read_openapi
 
+    data = doc.data
+    if looks_like_openapi(data):
         return read_openapi(doc, package)
     if isinstance(data, dict) and "roccogen" not in data and "streams" not in data:
         return None, [

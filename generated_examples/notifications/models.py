@@ -17,4 +17,4 @@ class Notification(BaseModel):
     id: str
     title: str
     body: str | None = None
-    level: Level | None = "info"
+    level: Level | None = Level.info

@@ -51,6 +51,7 @@ def render_models(api: Api) -> dict[PurePosixPath, str]:
                 use_schema_description=True,
                 use_field_description=True,
                 use_double_quotes=True,
+                set_default_enum_member=True,
                 formatters=[],
             )
     except Exception as exc:  # the library raises many kinds; all mean "cannot build models"
