@@ -63,14 +63,17 @@ class StreamRun:
         "loop",
         "opened",
         "pump_task",
+        "pump_waiting",
         "request",
         "route",
         "scope",
+        "send",
         "shutdown_reason",
         "stream",
         "t0",
         "task",
         "timed_out",
+        "writing",
         "writing_since",
     )
 
@@ -100,6 +103,9 @@ class StreamRun:
         self.timed_out = False
         self.pump_task: asyncio.Task[Any] | None = None
         self.last_write = self.t0
+        self.send: Send | None = None
+        self.writing = False  # the handler is writing an event itself (see ``write_now``)
+        self.pump_waiting = False
         self._open_timer: asyncio.TimerHandle | None = None
         self._keepalive_timer: asyncio.TimerHandle | None = None
 
@@ -109,6 +115,7 @@ class StreamRun:
         self.task = self.loop.create_task(self._call())
         watcher = self.loop.create_task(self._watch(receive))
         self.pump_task = asyncio.current_task()
+        self.send = send
         registry.add(self)
         self._arm_timers()
         try:
@@ -211,6 +218,13 @@ class StreamRun:
         stream = self.stream
         chunks = stream._chunks
         while self.gone is None:
+            if self.writing:
+                # The handler is writing a lone event itself; it wakes us when it is done.
+                self.pump_waiting = True
+                stream._wakeup.clear()
+                await stream._wakeup.wait()
+                self.pump_waiting = False
+                continue
             if chunks:
                 if not self.opened and not await self._start(send):
                     return
@@ -234,6 +248,30 @@ class StreamRun:
         if self.gone is not None:
             return
         await self._finish(send)
+
+    def can_write_now(self) -> bool:
+        """True when an event may skip the queue: nothing is being written, and the last write
+        is over a millisecond old (a burst is queued and coalesced into few writes)."""
+        return (
+            self.writing_since is None
+            and self.gone is None
+            and self.loop.time() - self.last_write >= 0.001
+        )
+
+    async def write_now(self, frame: bytes) -> None:
+        """Write one event from the handler's task, sparing the response task a wake-up."""
+        assert self.send is not None
+        self.writing = True
+        try:
+            message = {"type": "http.response.body", "body": frame, "more_body": True}
+            written = await self._write(self.send, message)
+        finally:
+            self.writing = False
+            self.last_write = self.loop.time()
+            if self.pump_waiting or self.stream._chunks:
+                self.stream._wakeup.set()
+        if not written:
+            raise StreamClosed("the client is gone")
 
     def _arm_timers(self) -> None:
         # Timers rather than a timeout around every wait: a write costs no timer work at all.
@@ -264,6 +302,7 @@ class StreamRun:
         self._keepalive_timer = self.loop.call_at(due, self._keepalive_due)
 
     async def _finish(self, send: Send) -> None:
+        self.stream._direct = None
         error = self.error
         if error is not None and not self.opened:
             self.completed = True
@@ -318,6 +357,7 @@ class StreamRun:
         self.opened = True
         if not await self._write(send, START):
             return False
+        self.stream._direct = self
         self._signal(StreamSignal.STARTED)
         return True
 
@@ -339,7 +379,15 @@ class StreamRun:
         return True
 
     def _own_cancel(self) -> bool:
-        return self.timed_out and self.pump_task is not None and self.pump_task.uncancel() == 0
+        # Only the response task is cancelled by ``check_write``; a handler writing an event
+        # itself is cancelled by ``lost`` like any handler, and must see its CancelledError.
+        task = self.pump_task
+        return (
+            self.timed_out
+            and task is not None
+            and asyncio.current_task() is task
+            and task.uncancel() == 0
+        )
 
     def check_write(self, now: float, limit: float) -> None:
         """Drop the client when the current write has been blocked for more than ``limit``."""
@@ -350,8 +398,8 @@ class StreamRun:
         logger.warning(
             "%s: dropping a client that read nothing for %.1fs", self.route.endpoint.name, limit
         )
-        self.lost("send timeout")
-        if self.pump_task is not None:
+        self.lost("send timeout")  # cancels the handler, also when it is the one writing
+        if self.pump_task is not None and not self.writing:
             self.pump_task.cancel()
 
 

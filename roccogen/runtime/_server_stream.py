@@ -115,6 +115,7 @@ class EventStream:
         "_buffered",
         "_chunks",
         "_closed",
+        "_direct",
         "_done",
         "_drained",
         "_max_buffer",
@@ -149,6 +150,8 @@ class EventStream:
         self._wakeup = Flag()
         self._drained = Flag()
         self._done = Flag()
+        # The response's writer once the stream is open: lone events skip the queue.
+        self._direct: Any = None
         self._closed = False
         self._open_requested = False
         self._retry_line = b"retry: %d\n" % retry_ms if retry_ms is not None else b""
@@ -223,6 +226,10 @@ class EventStream:
     async def _push(self, frame: bytes) -> None:
         if self._closed:
             raise StreamClosed("the stream is closed")
+        direct = self._direct
+        if direct is not None and not self._chunks and direct.can_write_now():
+            await direct.write_now(frame)
+            return
         self._chunks.append(frame)
         self._buffered += len(frame)
         self._wakeup.set()

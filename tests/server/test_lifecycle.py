@@ -146,7 +146,8 @@ def test_many_connect_disconnect_cycles_leak_no_task_and_always_clean_up() -> No
     assert len(disconnected) == cycles + 1
 
 
-def test_a_slow_client_is_dropped_and_memory_stays_bounded() -> None:
+@pytest.mark.parametrize("pace", [0.0, 0.005], ids=["burst", "paced"])
+def test_a_slow_client_is_dropped_and_memory_stays_bounded(pace: float) -> None:
     peak = 0
     finished = threading.Event()
     chunk = "x" * 32 * 1024
@@ -155,8 +156,11 @@ def test_a_slow_client_is_dropped_and_memory_stays_bounded() -> None:
         nonlocal peak
         try:
             while True:
+                # burst: events queue and coalesce; paced: each event is written by the handler
                 await stream.log(chunk)
                 peak = max(peak, stream._buffered)
+                if pace:
+                    await asyncio.sleep(pace)
         finally:
             finished.set()
 
