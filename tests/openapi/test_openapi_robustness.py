@@ -19,8 +19,8 @@ DOCUMENTS = [
     SPECS / "chat.openapi.yaml",
     HERE / "documents" / "hostile" / "openapi.yaml",
     HERE / "documents" / "external" / "openapi.yaml",
-    HERE.parents[2] / "shared" / "real-specs" / "typespec-sse-import-scenarios-service.yml",
-    HERE.parents[2] / "shared" / "real-specs" / "fern-server-sent-events-openapi-openapi.yml",
+    HERE / "real_specs" / "typespec-sse-import-scenarios-service.yml",
+    HERE / "real_specs" / "fern-server-sent-events-openapi-openapi.yml",
 ]
 JUNK: list[Any] = [None, 5, "x", [], {}, True, {"$ref": "#/nope"}, {"$ref": 5}, [None], {"type": 7}, -1.5]
 
