@@ -13,7 +13,8 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
-from ._server_flow import START, StreamRegistry, StreamRun, no_receive
+from ._server_flow import START, StreamRun, no_receive
+from ._server_shutdown import StreamRegistry
 from ._server_sse import (
     Authenticator,
     Forbidden,

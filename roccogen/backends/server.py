@@ -22,6 +22,7 @@ RUNTIME_FILES = {
     "_server_stream.py": "_server_stream.py",
     "_server_flow.py": "_server_flow.py",
     "_server_route.py": "_server_route.py",
+    "_server_shutdown.py": "_server_shutdown.py",
 }
 
 # What server.py re-exports from the runtime for the user's module.

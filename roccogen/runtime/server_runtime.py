@@ -2,8 +2,8 @@
 
 Copied verbatim into every generated package as ``_server_runtime.py``, together with
 ``_server_sse.py`` (wire format, errors, auth, hooks, settings), ``_server_stream.py`` (request and
-stream bases), ``_server_route.py`` (checks before a stream) and ``_server_flow.py`` (a stream
-from first byte to last; shutdown).
+stream bases), ``_server_route.py`` (checks before a stream), ``_server_flow.py`` (a stream
+from first byte to last) and ``_server_shutdown.py`` (open streams; shutdown).
 Imports only the standard library, starlette and pydantic.
 """
 
@@ -19,8 +19,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ._server_flow import SSE_HEADERS, StreamRegistry
+from ._server_flow import SSE_HEADERS
 from ._server_route import StreamRoute
+from ._server_shutdown import StreamRegistry
 from ._server_sse import (
     AccessRule,
     Authenticator,
@@ -69,7 +70,13 @@ __all__ = [
     "one_of",
 ]
 
-RUNTIME_MODULES = ("_server_sse", "_server_stream", "_server_flow", "_server_route")
+RUNTIME_MODULES = (
+    "_server_sse",
+    "_server_stream",
+    "_server_flow",
+    "_server_route",
+    "_server_shutdown",
+)
 
 
 def build_app(
