@@ -17,7 +17,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Receive, Scope, Send
 
 from ._server_flow import SSE_HEADERS
 from ._server_route import StreamRoute
@@ -108,15 +109,39 @@ def build_app(
         routes.append(Route(ep.path, route, methods=[ep.method]))
     if settings.serve_openapi:
         routes.append(Route("/openapi.json", _openapi_endpoint(openapi_path), methods=["GET"]))
-    app = Starlette(
+    app = StreamingStarlette(
         routes=routes,
         lifespan=registry.lifespan,
         exception_handlers={HTTPException: _http_exception},
     )
+    app.stream_routes = tuple(routes[: len(endpoints)])
     app.state.streams = registry
     app.state.hooks = settings.hooks
     app.state.settings = settings
     return app
+
+
+class StreamingStarlette(Starlette):
+    """Starlette that hands a stream request straight to its route while no middleware is added.
+
+    A stream route answers its own errors, and the middleware stack would wrap every write of a
+    stream in two more calls. With ``add_middleware`` used, everything goes through the stack.
+    """
+
+    stream_routes: tuple[Route, ...] = ()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self.user_middleware:
+            for route in self.stream_routes:
+                match, child_scope = route.matches(scope)
+                if match is Match.FULL:
+                    scope["app"] = self
+                    scope.setdefault("router", self.router)
+                    scope["route"] = route
+                    scope.update(child_scope)
+                    await route.handle(scope, receive, send)
+                    return
+        await super().__call__(scope, receive, send)
 
 
 def _openapi_endpoint(path: Path) -> Callable[[Request], Awaitable[Response]]:

@@ -472,3 +472,31 @@ def test_declared_error_after_the_stream_opened_is_an_event_even_before_any_even
     assert [(b["event"], json.loads(b["data"])["code"]) for b in blocks] == [
         ("error", "JOB_NOT_FOUND")
     ]
+
+
+def test_middleware_added_by_the_user_wraps_stream_routes_too() -> None:
+    async def body(request: Any, stream: Any) -> None:
+        await stream.send(PriceUpdate(symbol="A", price=1))
+
+    class Stamp:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            async def stamped(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    message = {**message, "headers": [*message["headers"], (b"x-stamp", b"1")]}
+                await send(message)
+
+            await self.app(scope, receive, stamped)
+
+    plain = prices.create_app(Prices(body))
+    wrapped = prices.create_app(Prices(body))
+    wrapped.add_middleware(Stamp)
+    for app, stamped in ((plain, False), (wrapped, True)):
+        with LiveServer(app) as srv, client() as http:
+            r = http.get(srv.url + "/prices/stream")
+            assert r.text == 'data: {"symbol":"A","price":1.0}\n\n'
+            assert ("x-stamp" in r.headers) is stamped
+            assert http.get(srv.url + "/nowhere").json()["code"] == "NOT_FOUND"
+            assert http.post(srv.url + "/prices/stream").status_code == 405
