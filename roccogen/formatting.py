@@ -160,11 +160,11 @@ def _section(module: str, level: int) -> int:
     return 1 if top in sys.stdlib_module_names else 2
 
 
-def _name_key(name: str) -> tuple[int, str]:
-    # isort's order-by-type: CONSTANTS, then Classes, then functions and variables.
-    if name.isupper() and len(name) > 1:
-        return (0, name)
-    return (1, name) if name[:1].isupper() else (2, name)
+def _name_key(name: str) -> tuple[int, str, str]:
+    # isort's order-by-type: CONSTANTS, then Classes, then functions and variables; each
+    # case-insensitively, as ruff sorts them.
+    kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
+    return (kind, name.lower(), name)
 
 
 def sort_imports(source: str) -> str:
@@ -209,11 +209,16 @@ def sort_imports_whole(source: str) -> str:
                 froms.setdefault(key, set()).add(text)
     groups: list[list[str]] = []
     for section in range(4):
-        lines = [f"import {name}" for name in sorted(plain.get(section, ()))]
+        lines = [f"import {name}" for name in sorted(plain.get(section, ()), key=lambda n: (n.lower(), n))]
         for (sec, level, module), names in sorted(froms.items(), key=lambda kv: (kv[0][2].lower(), kv[0][1])):
-            if sec == section:
-                joined = ", ".join(sorted(names, key=_name_key))
-                lines.append(f"from {'.' * level}{module} import {joined}")
+            if sec != section:
+                continue
+            prefix = f"from {'.' * level}{module} import "
+            plain_names = sorted((n for n in names if " as " not in n), key=_name_key)
+            if plain_names:
+                lines.append(prefix + ", ".join(plain_names))
+            # Aliased names stay on lines of their own (ruff's combine-as-imports is off).
+            lines.extend(prefix + n for n in sorted((n for n in names if " as " in n), key=_name_key))
         if lines:
             groups.append(lines)
     lines_in = source.splitlines(keepends=True)

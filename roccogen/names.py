@@ -78,8 +78,15 @@ def docstring(text: str | None) -> str:
     """Text that is safe between triple double quotes: no closing quotes, no escapes, no NULs."""
     if not text:
         return ""
-    cleaned = "".join(ch for ch in text if ch in "\n\t" or (ch.isprintable() and ch != "\x00"))
-    cleaned = cleaned.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    if cleaned.endswith('"'):
-        cleaned = cleaned[:-1] + '\\"'
-    return cleaned.strip()
+    cleaned = "".join(ch for ch in text if ch in "\n\t" or (ch.isprintable() and ch != "\x00")).strip()
+    cleaned = cleaned.replace("\\", "\\\\")
+
+    def quote_run(match: re.Match[str]) -> str:
+        run = match.group(0)
+        # Runs of three or more quotes would close the docstring; a run at the very end would
+        # merge with the closing quotes. Escape every quote of such a run.
+        if len(run) >= 3 or match.end() == len(cleaned):
+            return '\\"' * len(run)
+        return run
+
+    return re.sub(r'"+', quote_run, cleaned)
