@@ -22,7 +22,9 @@ IMPLICIT_ERRORS: dict[int, tuple[str, str]] = {
     401: ("UNAUTHORIZED", "Missing or invalid credentials."),
     403: ("FORBIDDEN", "The credentials lack a required scope or role."),
     413: ("PAYLOAD_TOO_LARGE", "The request body is too large."),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "The request body is not JSON."),
     422: ("VALIDATION_FAILED", "A parameter or the request body is invalid."),
+    500: ("INTERNAL_ERROR", "The handler failed before the stream started."),
 }
 UNNAMED_NOTE = (
     "Sent without an `event:` line; clients see the default event type `message` "
@@ -189,9 +191,10 @@ def _implicit_statuses(stream: StreamEndpoint) -> list[int]:
         if stream.auth.scopes or stream.auth.roles:
             statuses.append(403)
     if stream.body is not None:
-        statuses.append(413)
+        statuses += [413, 415]
     if stream.body is not None or stream.params:
         statuses.append(422)
+    statuses.append(500)
     return statuses
 
 

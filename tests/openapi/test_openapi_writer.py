@@ -74,8 +74,9 @@ def test_item_schema_has_one_member_per_event(spec: Path) -> None:
             {e.status for e in stream.errors}
             | ({401} if stream.auth else set())
             | ({403} if stream.auth and (stream.auth.scopes or stream.auth.roles) else set())
-            | ({413} if stream.body else set())
+            | ({413, 415} if stream.body else set())
             | ({422} if stream.body or stream.params else set())
+            | {500}
         )
 
 
