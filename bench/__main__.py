@@ -50,8 +50,8 @@ def run(parts: tuple[str, ...], quick: bool) -> dict[str, Any]:
         "uvicorn": ", ".join(f"{k}={v!r}" for k, v in UVICORN_SETTINGS.items()),
         "uvicorn_impl": _uvicorn_impl(),
         "stream_seconds": 0.5 if quick else 1.0,
-        "fanout_window": 3.0 if quick else 5.0,
-        "fanout_settle": 1.5,
+        "fanout_window": 3.0 if quick else 4.0,
+        "fanout_settle": 1.0,
         "quick": quick,
     }
     results["meta"] = meta

@@ -18,6 +18,7 @@ LABELS = {
     "httpx_sse_validated": "httpx-sse +\nmodel_validate_json",
 }
 OURS, PEER = "#1f77b4", "#9e9e9e"
+PEER_COLORS = {"sse_starlette": "#9e9e9e", "starlette": "#d0d0d0"}
 
 
 def _bars(ax: Any, rates: dict[str, dict[str, float]], title: str) -> None:
@@ -61,19 +62,20 @@ def fanout_plot(results: dict[str, Any], path: Path) -> None:
     if "fan_out" not in results:
         return
     sizes = list(results["fan_out"])
-    peers = ("generated", "sse_starlette")
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    peers = tuple(results["fan_out"][sizes[0]]["cpu_pct"])
+    width = 0.8 / len(peers)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, metric, label in (
         (axes[0], "cpu_pct", "server CPU, % of one core"),
         (axes[1], "kb_per_conn", "RSS delta per connection, kB"),
     ):
         for j, peer in enumerate(peers):
-            xs = [i + (j - 0.5) * 0.38 for i in range(len(sizes))]
+            xs = [i + (j - (len(peers) - 1) / 2) * width for i in range(len(sizes))]
             stats = [results["fan_out"][s][metric][peer] for s in sizes]
             med = [s["median"] for s in stats]
             err = [[s["median"] - s["low"] for s in stats], [s["high"] - s["median"] for s in stats]]
-            ax.bar(xs, med, width=0.38, yerr=err, capsize=4, label=LABELS[peer],
-                   color=OURS if peer == "generated" else PEER)
+            ax.bar(xs, med, width=width, yerr=err, capsize=4, label=LABELS[peer],
+                   color=OURS if peer == "generated" else PEER_COLORS.get(peer, PEER))
         ax.set_xticks(range(len(sizes)), [f"{int(s):,} connections" for s in sizes])
         ax.set_ylabel(label)
         ax.legend(fontsize=8)

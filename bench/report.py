@@ -176,7 +176,7 @@ def _fan_out(r: dict[str, Any]) -> list[str]:
              f"connections already open before), divided by the added connections."), ""]
     rows = []
     for size, d in fo.items():
-        for peer in ("generated", "sse_starlette"):
+        for peer in d["cpu_pct"]:
             rows.append([f"{int(size):,}", NAMES[peer],
                          fmt_summary(_s(d["cpu_pct"][peer]), 1, " %"),
                          fmt_summary(_s(d["kb_per_conn"][peer]), 1, " kB"),
@@ -185,10 +185,18 @@ def _fan_out(r: dict[str, Any]) -> list[str]:
     lines += _table(["connections", "server", "CPU (% of a core)", "RSS per connection",
                      "events delivered (min, of expected)", "ramp (max)", "failed"], rows)
     lines += [""]
-    rows = [[f"{int(size):,}", fmt_ratio(_s(d["cpu_ratio"])), fmt_ratio(_s(d["mem_ratio"]))]
+    rows = [[f"{int(size):,}", fmt_ratio(_s(d["cpu_ratio"])), fmt_ratio(_s(d["mem_ratio"])),
+             fmt_ratio(_s(d["floor_cpu_ratio"])) if "floor_cpu_ratio" in d else "—",
+             fmt_ratio(_s(d["cpu_vs_floor"])) if "cpu_vs_floor" in d else "—"]
             for size, d in fo.items()]
     lines += _table(["connections", "CPU generated / sse-starlette",
-                     "memory generated / sse-starlette"], rows)
+                     "memory generated / sse-starlette",
+                     "context: CPU bare StreamingResponse / sse-starlette",
+                     "context: CPU generated / bare StreamingResponse"], rows)
+    lines += ["", ("The bare `StreamingResponse` does nothing per event but the write (no "
+                   "serialization, keep-alive, disconnect watch, send timeout or hooks): its ratio "
+                   "to sse-starlette is about as low as one write per event per connection goes "
+                   "on this stack.")]
     return lines + [""]
 
 
@@ -244,7 +252,7 @@ def _generator(r: dict[str, Any]) -> list[str]:
                      "stages, s: startup / load+IR / models / server / client / openapi / format / write / other"],
                     rows)
     warm_rows = [[f"{int(n):,}", f"{d['warm_unchanged']['total']:.2f} s",
-                  f"{d['warm_one_edited']['total']:.2f} s"]
+                  f"{d['warm_one_edited']['total']:.2f} s" if d.get("warm_one_edited") else "not run"]
                  for n, d in gen["sizes"].items() if "warm_unchanged" in d]
     if warm_rows:
         lines += ["", ("Warm rebuilds reuse the black cache of the last cold build "

@@ -7,6 +7,7 @@ within one round.
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -150,11 +151,22 @@ def fan_out_trial(
     )
 
 
+def _trial_ratio(
+    trials: dict[str, list[FanOutTrial]], a: str, b: str, metric: str
+) -> dict[str, float]:
+    """Paired per-round ratio of ``metric`` between peers ``a`` and ``b``."""
+    ours = [getattr(t, metric) for t in trials[a]]
+    return Summary.of(paired_ratios(ours, [getattr(t, metric) for t in trials[b]])).as_dict()
+
+
 def fan_out(
     root: Path, *, sizes: tuple[int, ...], rounds: int, window: float, settle: float
 ) -> dict[str, Any]:
-    """Measurement 2: CPU % of a core and RSS per connection, generated vs sse-starlette."""
-    peers = ("generated", "sse_starlette")
+    """Measurement 2: CPU % of a core and RSS per connection, generated vs sse-starlette.
+
+    A bare Starlette ``StreamingResponse`` runs alongside as context: the cost of the write alone.
+    """
+    peers = ("generated", "sse_starlette", "starlette")
     out: dict[str, Any] = {}
     for size in sizes:
         trials: dict[str, list[FanOutTrial]] = {p: [] for p in peers}
@@ -166,16 +178,18 @@ def fan_out(
                     f"  fan-out {size:>5}  round {r + 1}/{rounds}  {app:<14} cpu {trial.cpu_pct:5.1f}%"
                     f"  {trial.rss_delta_per_conn / 1024:5.1f} kB/conn  delivered {trial.delivered:.2f}"
                 )
-        gen, sse = trials["generated"], trials["sse_starlette"]
+
+        ratio = functools.partial(_trial_ratio, trials)
+
         out[str(size)] = {
             "cpu_pct": {p: Summary.of([t.cpu_pct for t in trials[p]]).as_dict() for p in peers},
             "kb_per_conn": {
                 p: Summary.of([t.rss_delta_per_conn / 1024 for t in trials[p]]).as_dict() for p in peers
             },
-            "cpu_ratio": Summary.of(paired_ratios([t.cpu_pct for t in gen], [t.cpu_pct for t in sse])).as_dict(),
-            "mem_ratio": Summary.of(
-                paired_ratios([t.rss_delta_per_conn for t in gen], [t.rss_delta_per_conn for t in sse])
-            ).as_dict(),
+            "cpu_ratio": ratio("generated", "sse_starlette", "cpu_pct"),
+            "mem_ratio": ratio("generated", "sse_starlette", "rss_delta_per_conn"),
+            "floor_cpu_ratio": ratio("starlette", "sse_starlette", "cpu_pct"),
+            "cpu_vs_floor": ratio("generated", "starlette", "cpu_pct"),
             "delivered": {p: min(t.delivered for t in trials[p]) for p in peers},
             "failed": {p: sum(t.failed for t in trials[p]) for p in peers},
             "connect_seconds": {p: max(t.connect_seconds for t in trials[p]) for p in peers},
