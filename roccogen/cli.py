@@ -7,7 +7,7 @@ import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -26,7 +26,7 @@ app = typer.Typer(
 )
 
 SpecArgs = Annotated[
-    Optional[list[Path]],
+    list[Path] | None,
     typer.Argument(help="Spec files (native roccogen YAML or OpenAPI). Default: [tool.roccogen] specs.", show_default=False),
 ]
 
@@ -92,7 +92,7 @@ def _build_all(specs: list[Path]) -> list[SpecResult]:
 @app.command()
 def build(
     specs: SpecArgs = None,
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output directory (default: [tool.roccogen] output, else the current directory).")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output directory (default: [tool.roccogen] output, else the current directory).")] = None,
     check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 with a diff when OUTPUT is not up to date.")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print only problems.")] = False,
 ) -> None:
@@ -101,7 +101,6 @@ def build(
     out_dir = output or configured_out or Path.cwd()
     results = _build_all(paths)
     failed = False
-    files: dict[str, dict[object, str]] = {}
     owners: dict[str, str] = {}
     for result in results:
         _report(result.diagnostics)
@@ -172,7 +171,7 @@ def ir(spec: Annotated[Path, typer.Argument(help="One spec file.")]) -> None:
 @app.command()
 def openapi(
     spec: Annotated[Path, typer.Argument(help="One spec file.")],
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write here (.json or .yaml); default: stdout as YAML.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here (.json or .yaml); default: stdout as YAML.")] = None,
 ) -> None:
     """Write the OpenAPI 3.2 document of SPEC (what the generated server serves)."""
     import yaml

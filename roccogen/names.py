@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keyword
+import math
 import re
 import unicodedata
 
@@ -59,7 +60,7 @@ def py_literal(value: object) -> str:
     if isinstance(value, int):
         return repr(int(value))
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise ValueError("non-finite number cannot be a literal")
         return repr(float(value))
     if isinstance(value, str):

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import replace
 from typing import Any
 
 from roccogen.diagnostics import Diagnostic
-from roccogen.ir import Api, Auth, AuthScheme, Body, ErrorResponse, Event, Model, Param, StreamEndpoint
+from roccogen.ir import (
+    Api,
+    Auth,
+    AuthScheme,
+    Body,
+    ErrorResponse,
+    Event,
+    Model,
+    Param,
+    StreamEndpoint,
+)
 from roccogen.names import RESERVED, is_identifier, pascal, snake
 from roccogen.schema_check import check_against_schema
 from roccogen.yaml_source import SourceDocument, join_pointer
@@ -338,7 +349,7 @@ class _NativeReader:
                 re.compile(raw["pattern"])
             except re.error as exc:
                 self.error("RG004", f"pattern is not a valid regular expression: {exc}", pointer + "/pattern")
-        if isinstance(default, float) and default != default:
+        if isinstance(default, float) and not math.isfinite(default):
             self.error("RG004", "default must be a finite number", pointer + "/default")
         return Param(
             name=name,

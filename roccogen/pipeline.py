@@ -7,14 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from roccogen.backends.client import RUNTIME_FILES as CLIENT_RUNTIME
 from roccogen.backends.client import render_client
 from roccogen.backends.models import HEADER, ModelGenerationError, render_models
+from roccogen.backends.server import RUNTIME_FILES as SERVER_RUNTIME
 from roccogen.backends.server import render_server
 from roccogen.diagnostics import Diagnostic, has_errors
 from roccogen.formatting import format_modules
 from roccogen.ir import Api
-from roccogen.native import read_native
 from roccogen.names import snake
+from roccogen.native import read_native
 from roccogen.templating import render
 from roccogen.yaml_source import SourceDocument, load_source
 
@@ -78,6 +80,10 @@ def _openapi_json(api: Api) -> Files:
     return {PurePosixPath("openapi.json"): json.dumps(document, indent=2, ensure_ascii=False) + "\n"}
 
 
+# Runtime modules are copied verbatim: they are black-clean in the repository (a test holds
+# them to it), so formatting them again would only cost time.
+VERBATIM = frozenset(PurePosixPath(name) for name in (*SERVER_RUNTIME.values(), *CLIENT_RUNTIME.values()))
+
 BACKENDS: tuple[Callable[[Api], Files], ...] = (render_models, render_server, render_client, _openapi_json)
 
 
@@ -94,7 +100,8 @@ def render_api(api: Api) -> Files:
         for rel, text in files.items()
         if rel.suffix == ".py"
     }
-    formatted = format_modules(python)
+    formatted = format_modules({k: v for k, v in python.items() if PurePosixPath(k) not in VERBATIM})
+    formatted.update({k: v for k, v in python.items() if PurePosixPath(k) in VERBATIM})
     return {
         PurePosixPath(api.package) / rel: formatted.get(str(rel), text)
         for rel, text in sorted(files.items())

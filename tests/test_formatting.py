@@ -6,13 +6,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, spec_files
+
 from roccogen.formatting import format_in_pieces, format_python, sort_imports
 from roccogen.pipeline import build_spec
 
 sys.path.insert(0, str(ROOT / "bench"))
-from synth import synth_spec  # noqa: E402
+from synth import synth_spec
 
 
 def _python_files(spec: Path) -> dict[str, str]:
@@ -41,3 +41,16 @@ def test_sort_imports_orders_sections_like_isort():
         "from __future__ import annotations\n\nimport json\nfrom typing import TYPE_CHECKING, Any\n\n"
         "from pydantic import BaseModel, Field\n\nfrom . import models\nx = 1\n"
     )
+
+
+def test_runtime_modules_are_already_formatted():
+    """The pipeline copies runtime modules without formatting them; they must be black-clean."""
+    from roccogen.backends.models import HEADER
+    from roccogen.pipeline import VERBATIM
+
+    runtime = ROOT / "roccogen" / "runtime"
+    sources = {p.name: p for p in runtime.glob("*.py") if p.name != "__init__.py"}
+    assert len(VERBATIM) == len(sources)
+    for path in sources.values():
+        text = f"{HEADER}\n{path.read_text(encoding='utf-8')}"
+        assert format_python(text) == text, f"{path.name} is not black-clean; run black on it"

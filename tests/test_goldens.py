@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import EXAMPLES, spec_files
+
 from roccogen.output import compare_files
 from roccogen.pipeline import build_spec
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import PurePosixPath
 
+from roccogen.backends.runtime_files import runtime_sources
 from roccogen.ir import Api, Event, Param, StreamEndpoint
 from roccogen.names import is_identifier, py_literal, snake
 from roccogen.runtime._client_errors import status_error_class
@@ -284,14 +284,6 @@ def _isort_key(name: str) -> tuple[int, str]:
     return (1, name) if name[:1].isupper() else (2, name)
 
 
-def _runtime_sources() -> dict[PurePosixPath, str]:
-    root = resources.files("roccogen.runtime")
-    return {
-        PurePosixPath(target): (root / source).read_text(encoding="utf-8")
-        for source, target in RUNTIME_FILES.items()
-    }
-
-
 def render_client(api: Api) -> dict[PurePosixPath, str]:
     """Files of the client side, relative to the generated package directory."""
     events, errors, endpoints = build_views(api)
@@ -323,5 +315,5 @@ def render_client(api: Api) -> dict[PurePosixPath, str]:
         api_key_in=py_literal(credential[3] or "header"),
     )
     files = {PurePosixPath("client.py"): source}
-    files.update(_runtime_sources())
+    files.update(runtime_sources(RUNTIME_FILES))
     return files

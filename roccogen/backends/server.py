@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import PurePosixPath
 
+from roccogen.backends.runtime_files import runtime_sources
 from roccogen.ir import Api, Event, JsonScalar, Param, StreamEndpoint
 from roccogen.names import is_identifier
 from roccogen.templating import render
@@ -339,17 +339,8 @@ def _typing_imports(endpoints: list[EndpointView]) -> list[str]:
     return names
 
 
-def runtime_sources() -> dict[PurePosixPath, str]:
-    """The runtime modules, verbatim, under their names in the generated package."""
-    root = resources.files("roccogen.runtime")
-    return {
-        PurePosixPath(target): (root / source).read_text(encoding="utf-8")
-        for source, target in RUNTIME_FILES.items()
-    }
-
-
 def render_server(api: Api) -> dict[PurePosixPath, str]:
     """Files of the server side, relative to the generated package directory."""
     files = {PurePosixPath("server.py"): render("server.py.jinja", **server_view(api))}
-    files.update(runtime_sources())
+    files.update(runtime_sources(RUNTIME_FILES))
     return files

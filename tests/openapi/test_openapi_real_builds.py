@@ -12,11 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_openapi_real_specs import DOCUMENTS, REAL
+from test_openapi_real_specs import DOCUMENTS
 
 from roccogen.output import write_files
 from roccogen.pipeline import build_spec
-
 
 # models.py written by datamodel-code-generator for these documents does not pass mypy --strict:
 # defaults of constrained RootModel fields, enum fields with string defaults, and subclasses

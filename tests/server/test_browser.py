@@ -14,7 +14,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import pytest
 from server_harness import LiveServer, generate
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response

@@ -16,8 +16,8 @@ from server_harness import (
     LiveServer,
     all_blocks,
     client,
-    eventually,
     events,
+    eventually,
     frames,
     generate,
     parse,
@@ -293,10 +293,9 @@ def test_keepalive_comments_only_while_idle() -> None:
     settings = channels.ServerSettings(default_keepalive=0.3)
     with (
         LiveServer(channels.create_app(Channels(body), settings=settings)) as srv,
-        client() as http,
+        client() as http,http.stream("GET", srv.url + "/channels/news/events") as r
     ):
-        with http.stream("GET", srv.url + "/channels/news/events") as r:
-            blocks = all_blocks(r)
+        blocks = all_blocks(r)
     kinds = ["comment" if b["data"] is None else b["data"] for b in blocks]
     first_busy = kinds.index("busy 0")
     idle = kinds[1:first_busy]
