@@ -1,24 +1,27 @@
 """Client measurements: typed events/s over loopback, and in-memory decode rate.
 
 The source is a raw Starlette server writing 128 pre-encoded frames per write, far faster than
-any of the clients, so each figure measures the client. Clients are the sync flavours:
+any of the clients, so each figure measures the client. The target compares the sync flavours:
 - ``httpx_sse``: httpx + httpx-sse ``iter_sse``, events left as ``ServerSentEvent`` (the target's
   peer);
 - ``httpx_sse_validated``: the same plus ``Tick.model_validate_json`` on each event (what a user
   writes by hand to get typed events; context);
-- ``generated``: the generated ``FeedClient`` — typed, validated ``TickEvent``s.
+- ``generated``: the generated ``FeedClient`` — typed, validated ``TickEvent``s;
+- ``generated_async`` and ``httpx_sse_async``: ``AsyncFeedClient`` against ``aconnect_sse`` +
+  ``aiter_sse`` (context; each stream in its own ``asyncio.run``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import httpx
-from httpx_sse import connect_sse
+from httpx_sse import aconnect_sse, connect_sse
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder  # not re-exported by httpx-sse
 
 from bench.feed import PATH, frame, import_generated
@@ -26,7 +29,7 @@ from bench.procs import ServerProcess
 from bench.server_bench import rotated
 from bench.stats import Summary, paired_ratios
 
-CLIENTS = ("generated", "httpx_sse", "httpx_sse_validated")
+CLIENTS = ("generated", "httpx_sse", "httpx_sse_validated", "generated_async", "httpx_sse_async")
 DECODE_CHUNK = 64 * 1024  # what httpcore asks the socket for per read
 
 
@@ -58,10 +61,41 @@ def _generated(url: str, n: int, root: Path) -> int:
     return count
 
 
+async def _async_generated(url: str, n: int, root: Path) -> int:
+    client_module = import_generated(root, "client")
+    count = 0
+    async with client_module.AsyncFeedClient(url) as client, client.ticks(n=n) as stream:
+        async for _ in stream:
+            count += 1
+    return count
+
+
+async def _async_httpx_sse(url: str, n: int, root: Path) -> int:
+    count = 0
+    async with (
+        httpx.AsyncClient(timeout=None) as http,
+        aconnect_sse(http, "GET", url + PATH, params={"n": n}) as es,
+    ):
+        async for _ in es.aiter_sse():
+            count += 1
+    return count
+
+
+def _in_loop(
+    runner: Callable[[str, int, Path], Coroutine[Any, Any, int]],
+) -> Callable[[str, int, Path], int]:
+    def run(url: str, n: int, root: Path) -> int:
+        return asyncio.run(runner(url, n, root))
+
+    return run
+
+
 RUNNERS: dict[str, Callable[[str, int, Path], int]] = {
     "generated": _generated,
     "httpx_sse": _httpx_sse,
     "httpx_sse_validated": _httpx_sse_validated,
+    "generated_async": _in_loop(_async_generated),
+    "httpx_sse_async": _in_loop(_async_httpx_sse),
 }
 
 
@@ -93,10 +127,14 @@ def client_rates(root: Path, *, rounds: int, events: int) -> dict[str, Any]:
                 print(f"  client         round {r + 1}/{rounds}  {name:<20} {rate:>11,.0f} ev/s")
 
     def ratios(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
-        gen = samples["generated"]
+        pairs = (
+            ("generated", "httpx_sse"),
+            ("generated", "httpx_sse_validated"),
+            ("generated_async", "httpx_sse_async"),
+        )
         return {
-            f"generated / {peer}": Summary.of(paired_ratios(gen, samples[peer])).as_dict()
-            for peer in ("httpx_sse", "httpx_sse_validated")
+            f"{a} / {b}": Summary.of(paired_ratios(samples[a], samples[b])).as_dict()
+            for a, b in pairs
         }
 
     return {

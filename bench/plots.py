@@ -16,6 +16,8 @@ LABELS = {
     "starlette": "Starlette StreamingResponse\n(pre-encoded bytes)",
     "httpx_sse": "httpx-sse iter_sse\n(untyped)",
     "httpx_sse_validated": "httpx-sse +\nmodel_validate_json",
+    "generated_async": "roccogen\n(async)",
+    "httpx_sse_async": "httpx-sse aiter_sse\n(async)",
 }
 OURS, PEER = "#1f77b4", "#9e9e9e"
 PEER_COLORS = {"sse_starlette": "#9e9e9e", "starlette": "#d0d0d0"}
@@ -26,7 +28,7 @@ def _bars(ax: Any, rates: dict[str, dict[str, float]], title: str) -> None:
     medians = [rates[n]["median"] for n in names]
     low = [rates[n]["median"] - rates[n]["low"] for n in names]
     high = [rates[n]["high"] - rates[n]["median"] for n in names]
-    colors = [OURS if n == "generated" else PEER for n in names]
+    colors = [OURS if n.startswith("generated") else PEER for n in names]
     ax.bar(range(len(names)), medians, yerr=[low, high], color=colors, capsize=4)
     ax.set_xticks(range(len(names)), [LABELS.get(n, n) for n in names], fontsize=8)
     ax.set_title(title, fontsize=10)

@@ -90,6 +90,8 @@ NAMES = {
     "starlette": "Starlette `StreamingResponse` (pre-encoded bytes)",
     "httpx_sse": "httpx-sse `iter_sse` (untyped)",
     "httpx_sse_validated": "httpx-sse `iter_sse` + `Tick.model_validate_json`",
+    "generated_async": "roccogen generated, async client",
+    "httpx_sse_async": "httpx-sse `aiter_sse` (untyped, async)",
 }
 
 
@@ -205,7 +207,7 @@ def _client(r: dict[str, Any]) -> list[str]:
     cl = r.get("client")
     if cl:
         lines += ["## 3. Client", "",
-                  (f"Sync clients read streams of {fmt_num(cl['events_per_stream'])} events from a "
+                  (f"Clients (sync; async as context) read streams of {fmt_num(cl['events_per_stream'])} events from a "
                   "raw Starlette server writing 128 pre-encoded frames per write (faster than any "
                   "client), each to its end."), ""]
         lines += _table(["client", "events/s (wall clock)", "events per CPU second of the client"],
