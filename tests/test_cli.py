@@ -107,3 +107,17 @@ def test_two_specs_claiming_one_package(tmp_path):
     other.write_text((SPECS / "prices.yaml").read_text(), encoding="utf-8")
     out = run("build", str(SPECS / "prices.yaml"), str(other), "-o", str(tmp_path / "out"))
     assert out.returncode == 1 and "both generate package 'prices'" in out.stderr
+
+
+def test_generator_needs_none_of_the_runtime_libraries(tmp_path):
+    """roccogen itself installs without starlette, httpx, httpx-sse or uvicorn."""
+    code = (
+        "import sys\n"
+        "for name in ('httpx', 'httpx_sse', 'starlette', 'uvicorn', 'anyio'):\n"
+        "    sys.modules[name] = None\n"
+        "from roccogen.cli import app\n"
+        f"app(['build', {str(SPECS / 'jobs.yaml')!r}, {str(SPECS / 'chat.openapi.yaml')!r}, '-o', {str(tmp_path)!r}])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "jobs" / "client.py").is_file() and (tmp_path / "chat" / "server.py").is_file()

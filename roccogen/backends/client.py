@@ -8,7 +8,6 @@ from pathlib import PurePosixPath
 from roccogen.backends.runtime_files import runtime_sources
 from roccogen.ir import Api, Event, Param, StreamEndpoint
 from roccogen.names import is_identifier, py_literal, snake
-from roccogen.runtime._client_errors import status_error_class
 from roccogen.templating import render
 
 # Runtime modules: source file in roccogen.runtime → file in the generated package.
@@ -19,6 +18,23 @@ RUNTIME_FILES = {
     "_client_types.py": "_client_types.py",
     "_client_stream.py": "_client_stream.py",
 }
+
+# The runtime's generic exception class per status (its ``status_error_class``); the generator
+# names it without importing the runtime, which needs httpx. A test keeps the two in step.
+_ERROR_BASES = {
+    400: "BadRequestError",
+    401: "UnauthorizedError",
+    403: "ForbiddenError",
+    404: "NotFoundError",
+    409: "ConflictError",
+    422: "UnprocessableEntityError",
+    429: "RateLimitedError",
+}
+
+
+def error_base_class(status: int) -> str:
+    """Name of the runtime exception class a declared error of ``status`` derives from."""
+    return "ServerError" if status >= 500 else _ERROR_BASES.get(status, "ApiError")
 
 # Names client.py imports or re-exports at top level; generated names must avoid them.
 REEXPORTS = (
@@ -236,7 +252,7 @@ def build_views(api: Api) -> tuple[list[EventView], list[ErrorView], list[Endpoi
                 all_errors.append(
                     ErrorView(
                         class_name=error_classes[ekey],
-                        base=status_error_class(status).__name__,
+                        base=error_base_class(status),
                         status=status,
                         code=py_literal(err.code),
                         code_text=err.code,

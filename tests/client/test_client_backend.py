@@ -233,3 +233,11 @@ def test_users_get_precise_types() -> None:
     assert not [line for line in lines if line.startswith("user_good.py")], proc.stdout
     bad_lines = {int(line.split(":")[1]) for line in lines if line.startswith("user_bad.py")}
     assert bad_lines == {7, 8, 12, 14}, proc.stdout
+
+
+def test_error_base_classes_match_the_runtime() -> None:
+    from roccogen.backends.client import error_base_class
+    from roccogen.runtime._client_errors import status_error_class
+
+    for status in range(400, 600):
+        assert error_base_class(status) == status_error_class(status).__name__, status
