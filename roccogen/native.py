@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import replace
 from typing import Any
 
 from roccogen.diagnostics import Diagnostic
+from roccogen.event_classes import qualify_event_classes
 from roccogen.ir import (
     Api,
     Auth,
@@ -108,7 +108,7 @@ class _NativeReader:
         )
         if scheme.kind == "api_key" and not scheme.api_key_name:
             self.error("RG003", "auth with scheme api_key needs a `name`", "/auth")
-        streams = self._qualify_event_classes(streams)
+        streams = qualify_event_classes(streams)
         api = Api(
             package=package,
             class_name=pascal(package) or "Api",
@@ -422,32 +422,6 @@ class _NativeReader:
         if len(self.diags) != before:
             return None
         return tuple(sorted(events, key=lambda e: e.name)), terminal, error
-
-    @staticmethod
-    def _qualify_event_classes(streams: list[StreamEndpoint]) -> list[StreamEndpoint]:
-        """Share an event class across streams only when name, payload and role all agree."""
-        shapes: dict[str, set[tuple[str | None, str]]] = {}
-        for stream in streams:
-            for event in stream.all_events:
-                shapes.setdefault(event.name, set()).add((event.model, event.role))
-        ambiguous = {name for name, variants in shapes.items() if len(variants) > 1}
-        if not ambiguous:
-            return streams
-
-        def fix(stream: StreamEndpoint, event: Event | None) -> Event | None:
-            if event is None or event.name not in ambiguous:
-                return event
-            return replace(event, class_name=stream.class_name + event.class_name)
-
-        return [
-            replace(
-                s,
-                events=tuple(e for e in (fix(s, e) for e in s.events) if e is not None),
-                terminal=fix(s, s.terminal),
-                error=fix(s, s.error),
-            )
-            for s in streams
-        ]
 
     # -- names across the whole generated package ----------------------------------------------
     def _check_generated_names(self, api: Api) -> None:

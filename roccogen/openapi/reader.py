@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from roccogen.diagnostics import Diagnostic, has_errors
+from roccogen.event_classes import qualify_event_classes
 from roccogen.ir import Api, Auth, Body, ErrorResponse, Event, Param, StreamEndpoint
 from roccogen.names import is_identifier, snake
-from roccogen.native import _NativeReader
 from roccogen.openapi import naming as n
 from roccogen.openapi.events import EventReader, FoundEvent, FoundStream
 from roccogen.openapi.parts import PartsReader
@@ -328,7 +328,7 @@ class _OpenApiReader:
                 auth=draft.auth,
                 errors=tuple(draft.errors),
             ))
-        qualified = _separate_event_classes(_NativeReader._qualify_event_classes(out))  # native's rule first
+        qualified = qualify_event_classes(out)
         return [self._explicit_classes(s) for s in qualified]
 
     def _explicit_classes(self, stream: StreamEndpoint) -> StreamEndpoint:
@@ -432,32 +432,6 @@ class _OpenApiReader:
             for s in api.streams
         ]
         return replace(api, models=tuple(sorted(models, key=lambda m: m.name)), streams=tuple(streams))
-
-
-def _separate_event_classes(streams: list[StreamEndpoint]) -> list[StreamEndpoint]:
-    """Different events that still share a class name across streams get the stream's prefix."""
-    shapes: dict[str, set[tuple[str, str | None, str, str | None]]] = {}
-    for stream in streams:
-        for event in stream.all_events:
-            shapes.setdefault(event.class_name, set()).add((event.name, event.model, event.role, event.sentinel))
-    shared = {name for name, variants in shapes.items() if len(variants) > 1}
-    if not shared:
-        return streams
-
-    def fix(stream: StreamEndpoint, event: Event | None) -> Event | None:
-        if event is None or event.class_name not in shared:
-            return event
-        return replace(event, class_name=stream.class_name + event.class_name)
-
-    return [
-        replace(
-            s,
-            events=tuple(e for e in (fix(s, e) for e in s.events) if e is not None),
-            terminal=fix(s, s.terminal),
-            error=fix(s, s.error),
-        )
-        for s in streams
-    ]
 
 
 def _backend_names() -> set[str]:
