@@ -44,9 +44,9 @@ def paired_ratios(ours: Sequence[float], peer: Sequence[float]) -> list[float]:
     return [a / b for a, b in zip(ours, peer, strict=True) if b]
 
 
-def fmt_ratio(s: Summary) -> str:
+def fmt_ratio(s: Summary, digits: int = 2) -> str:
     """``1.62× (1.55–1.70)``."""
-    return f"{s.median:.2f}× ({s.low:.2f}–{s.high:.2f})"
+    return f"{s.median:.{digits}f}× ({s.low:.{digits}f}–{s.high:.{digits}f})"
 
 
 def fmt_num(value: float, digits: int = 0) -> str:
