@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib import ticker
 
 LABELS = {
     "generated": "roccogen (generated)",
@@ -30,10 +31,11 @@ def _bars(ax: Any, rates: dict[str, dict[str, float]], title: str) -> None:
     high = [rates[n]["high"] - rates[n]["median"] for n in names]
     colors = [OURS if n.startswith("generated") else PEER for n in names]
     ax.bar(range(len(names)), medians, yerr=[low, high], color=colors, capsize=4)
-    ax.set_xticks(range(len(names)), [LABELS.get(n, n) for n in names], fontsize=8)
+    ax.set_xticks(range(len(names)), [LABELS.get(n, n) for n in names], fontsize=8,
+                  rotation=20, ha="right", rotation_mode="anchor")
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v / 1000:,.0f}k"))
     ax.set_title(title, fontsize=10)
     ax.set_ylabel("events/s (median, min–max)")
-    ax.ticklabel_format(axis="y", style="plain")
     for i, m in enumerate(medians):
         ax.annotate(f"{m / 1000:,.0f}k", (i, m), ha="center", va="bottom", fontsize=8,
                     xytext=(0, 3), textcoords="offset points")
@@ -50,9 +52,13 @@ def events_plot(results: dict[str, Any], path: Path) -> None:
     present = [(k, t) for k, t in panels if k in results]
     if not present:
         return
-    fig, axes = plt.subplots(1, len(present), figsize=(4.6 * len(present), 4.6), squeeze=False)
-    for ax, (key, title) in zip(axes[0], present, strict=True):
+    cols = min(len(present), 2)
+    rows = (len(present) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 4.8 * rows), squeeze=False)
+    for ax, (key, title) in zip(axes.flat, present, strict=False):
         _bars(ax, results[key]["rates"], title)
+    for ax in list(axes.flat)[len(present):]:
+        ax.set_visible(False)
     fig.suptitle("Events per second (higher is better)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
