@@ -160,15 +160,16 @@ def _trial_ratio(
 
 
 def fan_out(
-    root: Path, *, sizes: tuple[int, ...], rounds: int, window: float, settle: float
+    root: Path, *, sizes: dict[int, int], window: float, settle: float
 ) -> dict[str, Any]:
     """Measurement 2: CPU % of a core and RSS per connection, generated vs sse-starlette.
 
-    A bare Starlette ``StreamingResponse`` runs alongside as context: the cost of the write alone.
+    ``sizes`` maps a connection count to its number of rounds. A bare Starlette
+    ``StreamingResponse`` runs alongside as context: the cost of the write alone.
     """
     peers = ("generated", "sse_starlette", "starlette")
     out: dict[str, Any] = {}
-    for size in sizes:
+    for size, rounds in sizes.items():
         trials: dict[str, list[FanOutTrial]] = {p: [] for p in peers}
         for r in range(rounds):
             for app in rotated(peers, r):
