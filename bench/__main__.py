@@ -113,7 +113,9 @@ def write(results: dict[str, Any], out: Path) -> None:
 def main() -> None:
     """Parse arguments, run, write."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated subset of {PARTS}")
+    parser.add_argument(
+        "--only", default=",".join(PARTS), help=f"comma-separated subset of {PARTS}"
+    )
     parser.add_argument("--quick", action="store_true", help="fewer rounds; not for quoting")
     parser.add_argument("--out", type=Path, default=HERE, help="where results.md and plots go")
     parser.add_argument(

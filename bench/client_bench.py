@@ -35,7 +35,10 @@ DECODE_CHUNK = 64 * 1024  # what httpcore asks the socket for per read
 
 def _httpx_sse(url: str, n: int, root: Path) -> int:
     count = 0
-    with httpx.Client(timeout=None) as http, connect_sse(http, "GET", url + PATH, params={"n": n}) as es:
+    with (
+        httpx.Client(timeout=None) as http,
+        connect_sse(http, "GET", url + PATH, params={"n": n}) as es,
+    ):
         for _ in es.iter_sse():
             count += 1
     return count
@@ -45,7 +48,10 @@ def _httpx_sse_validated(url: str, n: int, root: Path) -> int:
     tick = import_generated(root, "models").Tick
     validate = tick.model_validate_json
     count = 0
-    with httpx.Client(timeout=None) as http, connect_sse(http, "GET", url + PATH, params={"n": n}) as es:
+    with (
+        httpx.Client(timeout=None) as http,
+        connect_sse(http, "GET", url + PATH, params={"n": n}) as es,
+    ):
         for sse in es.iter_sse():
             validate(sse.data)
             count += 1

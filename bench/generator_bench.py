@@ -119,7 +119,9 @@ def generate_once(spec: Path, out_dir: Path) -> dict[str, float]:
 
 def _edit_one_endpoint(spec_text: str) -> str:
     """The same spec with one endpoint's summary changed (an incremental rebuild)."""
-    edited = spec_text.replace("summary: Stream number 0\n", "summary: Stream number 0, edited\n", 1)
+    edited = spec_text.replace(
+        "summary: Stream number 0\n", "summary: Stream number 0, edited\n", 1
+    )
     if edited == spec_text:
         raise RuntimeError("the synthesized spec no longer has the summary this edit expects")
     return edited

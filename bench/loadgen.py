@@ -119,9 +119,7 @@ async def _open(port: int, stats: _Stats, request: bytes, attempts: int = 5) -> 
     loop = asyncio.get_running_loop()
     for attempt in range(attempts):
         try:
-            _, conn = await loop.create_connection(
-                lambda: _Conn(stats, request), "127.0.0.1", port
-            )
+            _, conn = await loop.create_connection(lambda: _Conn(stats, request), "127.0.0.1", port)
             await asyncio.wait_for(conn.headers_seen, 30)
             return conn
         except (OSError, ConnectionError, TimeoutError):
@@ -145,7 +143,9 @@ async def fan_out(port: int, connections: int) -> None:
     stats = _Stats()
     request = request_bytes(port)
     conns: list[_Conn] = []
-    warm = [c for c in await asyncio.gather(*(_open(port, stats, request) for _ in range(WARM))) if c]
+    warm = [
+        c for c in await asyncio.gather(*(_open(port, stats, request) for _ in range(WARM))) if c
+    ]
     conns.extend(warm)
     while any(c.events == 0 for c in warm):
         await asyncio.sleep(0.05)

@@ -31,14 +31,27 @@ def _bars(ax: Any, rates: dict[str, dict[str, float]], title: str) -> None:
     high = [rates[n]["high"] - rates[n]["median"] for n in names]
     colors = [OURS if n.startswith("generated") else PEER for n in names]
     ax.bar(range(len(names)), medians, yerr=[low, high], color=colors, capsize=4)
-    ax.set_xticks(range(len(names)), [LABELS.get(n, n) for n in names], fontsize=8,
-                  rotation=20, ha="right", rotation_mode="anchor")
+    ax.set_xticks(
+        range(len(names)),
+        [LABELS.get(n, n) for n in names],
+        fontsize=8,
+        rotation=20,
+        ha="right",
+        rotation_mode="anchor",
+    )
     ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v / 1000:,.0f}k"))
     ax.set_title(title, fontsize=10)
     ax.set_ylabel("events/s (median, min–max)")
     for i, m in enumerate(medians):
-        ax.annotate(f"{m / 1000:,.0f}k", (i, m), ha="center", va="bottom", fontsize=8,
-                    xytext=(0, 3), textcoords="offset points")
+        ax.annotate(
+            f"{m / 1000:,.0f}k",
+            (i, m),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            xytext=(0, 3),
+            textcoords="offset points",
+        )
 
 
 def events_plot(results: dict[str, Any], path: Path) -> None:
@@ -57,7 +70,7 @@ def events_plot(results: dict[str, Any], path: Path) -> None:
     fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 4.8 * rows), squeeze=False)
     for ax, (key, title) in zip(axes.flat, present, strict=False):
         _bars(ax, results[key]["rates"], title)
-    for ax in list(axes.flat)[len(present):]:
+    for ax in list(axes.flat)[len(present) :]:
         ax.set_visible(False)
     fig.suptitle("Events per second (higher is better)")
     fig.tight_layout()
@@ -81,9 +94,19 @@ def fanout_plot(results: dict[str, Any], path: Path) -> None:
             xs = [i + (j - (len(peers) - 1) / 2) * width for i in range(len(sizes))]
             stats = [results["fan_out"][s][metric][peer] for s in sizes]
             med = [s["median"] for s in stats]
-            err = [[s["median"] - s["low"] for s in stats], [s["high"] - s["median"] for s in stats]]
-            ax.bar(xs, med, width=width, yerr=err, capsize=4, label=LABELS[peer],
-                   color=OURS if peer == "generated" else PEER_COLORS.get(peer, PEER))
+            err = [
+                [s["median"] - s["low"] for s in stats],
+                [s["high"] - s["median"] for s in stats],
+            ]
+            ax.bar(
+                xs,
+                med,
+                width=width,
+                yerr=err,
+                capsize=4,
+                label=LABELS[peer],
+                color=OURS if peer == "generated" else PEER_COLORS.get(peer, PEER),
+            )
         ax.set_xticks(range(len(sizes)), [f"{int(s):,} connections" for s in sizes])
         ax.set_ylabel(label)
         ax.legend(fontsize=8)
@@ -104,13 +127,23 @@ def generator_plot(results: dict[str, Any], path: Path, target_seconds: float) -
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     ax.loglog(ns, total, "o-", color=OURS, label="total (build + write)")
     ax.loglog(ns, fmt, "s--", color="#ff7f0e", label="black formatting")
-    ax.loglog(ns, [t - f for t, f in zip(total, fmt, strict=True)], "^:", color=PEER,
-              label="everything else")
+    ax.loglog(
+        ns,
+        [t - f for t, f in zip(total, fmt, strict=True)],
+        "^:",
+        color=PEER,
+        label="everything else",
+    )
     ref = ns[len(ns) // 2] if len(ns) > 2 else ns[0]
     per = sizes[str(ref)]["total"]["median"] / ref
     ax.loglog(ns, [per * n for n in ns], color="#bbbbbb", lw=0.8, label=f"linear from {ref}")
-    ax.axhline(target_seconds, color="#d62728", lw=0.8, ls="-.",
-               label=f"target: {max(ns):,} endpoints ≤ {target_seconds:g} s")
+    ax.axhline(
+        target_seconds,
+        color="#d62728",
+        lw=0.8,
+        ls="-.",
+        label=f"target: {max(ns):,} endpoints ≤ {target_seconds:g} s",
+    )
     ax.set_xlabel("endpoints in the spec")
     ax.set_ylabel("seconds (median)")
     ax.set_title("Generator time vs spec size")

@@ -66,9 +66,23 @@ def profile_client(root: Path, events: int = 100_000) -> str:
 
 def _py_spy(pid: int, seconds: float, out: Path) -> None:
     subprocess.run(
-        ["py-spy", "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "250", "-f", "raw",
-         "-o", str(out), "--nonblocking"],
-        check=True, capture_output=True,
+        [
+            "py-spy",
+            "record",
+            "-p",
+            str(pid),
+            "-d",
+            str(int(seconds)),
+            "-r",
+            "250",
+            "-f",
+            "raw",
+            "-o",
+            str(out),
+            "--nonblocking",
+        ],
+        check=True,
+        capture_output=True,
     )
 
 

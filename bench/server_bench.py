@@ -56,13 +56,19 @@ class SingleStream:
 
 
 def _ratios(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
-    pairs = (("generated", "sse_starlette"), ("generated", "starlette"), ("sse_starlette", "starlette"))
+    pairs = (
+        ("generated", "sse_starlette"),
+        ("generated", "starlette"),
+        ("sse_starlette", "starlette"),
+    )
     return {
         f"{a} / {b}": Summary.of(paired_ratios(samples[a], samples[b])).as_dict() for a, b in pairs
     }
 
 
-def single_stream(root: Path, *, rounds: int, seconds: float, mode: str = "burst") -> dict[str, Any]:
+def single_stream(
+    root: Path, *, rounds: int, seconds: float, mode: str = "burst"
+) -> dict[str, Any]:
     """Measurement 1: one client reads one stream as fast as it can, for each server."""
     result = SingleStream()
     with servers(list(APPS), mode, root) as procs:
@@ -79,7 +85,9 @@ def single_stream(root: Path, *, rounds: int, seconds: float, mode: str = "burst
                 sample = read_stream(proc.port, result.events[app])
                 result.rates[app].append(sample.rate)
                 result.cpu[app].append(100.0 * (proc.cpu_seconds() - cpu0) / sample.seconds)
-                print(f"  {mode:<6} stream  round {r + 1}/{rounds}  {app:<14} {sample.rate:>11,.0f} ev/s")
+                print(
+                    f"  {mode:<6} stream  round {r + 1}/{rounds}  {app:<14} {sample.rate:>11,.0f} ev/s"
+                )
     return result.summary()
 
 
@@ -117,7 +125,9 @@ def fan_out_trial(
     with ServerProcess(app, "ticker", root) as server:
         cmd = [sys.executable, "-m", "bench.loadgen", str(server.port), str(connections)]
         cwd = Path(__file__).resolve().parent.parent
-        load = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        load = subprocess.Popen(
+            cmd, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         assert load.stdin is not None and load.stdout is not None
         try:
             _expect(load.stdout, "warm")
@@ -159,9 +169,7 @@ def _trial_ratio(
     return Summary.of(paired_ratios(ours, [getattr(t, metric) for t in trials[b]])).as_dict()
 
 
-def fan_out(
-    root: Path, *, sizes: dict[int, int], window: float, settle: float
-) -> dict[str, Any]:
+def fan_out(root: Path, *, sizes: dict[int, int], window: float, settle: float) -> dict[str, Any]:
     """Measurement 2: CPU % of a core and RSS per connection, generated vs sse-starlette.
 
     ``sizes`` maps a connection count to its number of rounds. A bare Starlette
@@ -185,7 +193,8 @@ def fan_out(
         out[str(size)] = {
             "cpu_pct": {p: Summary.of([t.cpu_pct for t in trials[p]]).as_dict() for p in peers},
             "kb_per_conn": {
-                p: Summary.of([t.rss_delta_per_conn / 1024 for t in trials[p]]).as_dict() for p in peers
+                p: Summary.of([t.rss_delta_per_conn / 1024 for t in trials[p]]).as_dict()
+                for p in peers
             },
             "cpu_ratio": ratio("generated", "sse_starlette", "cpu_pct"),
             "mem_ratio": ratio("generated", "sse_starlette", "rss_delta_per_conn"),

@@ -109,7 +109,9 @@ def _dirty_generator_files() -> str:
     try:
         out = subprocess.run(
             ["git", "status", "--porcelain", "--", "roccogen", "templates"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
