@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import concurrent.futures
 import hashlib
+import itertools
 import multiprocessing
 import os
 import re
@@ -38,21 +39,80 @@ def format_python(source: str, *, chunk_bytes: int = PIECE_BYTES) -> str:
 
 def format_modules(sources: dict[str, str], *, piece_bytes: int = PIECE_BYTES) -> dict[str, str]:
     """Format several modules at once: imports sorted, then black on pieces in parallel."""
-    plans: dict[str, list[str]] = {}
-    for name, source in sources.items():
-        text = sort_imports(source.replace("\r\n", "\n"))
-        plans[name] = _pieces(text, piece_bytes) if len(text) >= piece_bytes else [text]
-    todo = sorted({piece for pieces in plans.values() for piece in pieces}, key=len, reverse=True)
+    texts = {name: sort_imports(source.replace("\r\n", "\n")) for name, source in sources.items()}
+    plans = {name: _plan(text, piece_bytes) for name, text in texts.items()}
+    todo = sorted({part for plan in plans.values() for piece in plan for part in piece}, key=len, reverse=True)
     try:
         done = _format_all(todo)
     except black.InvalidInput:
         # A piece was cut inside a string or bracket: format every module whole instead.
-        whole = {name: "".join(pieces) for name, pieces in plans.items()}
-        return {name: _format_piece(text) for name, text in whole.items()}
-    return {
-        name: "\n\n".join(done[p].strip("\n") + "\n" for p in pieces) if len(pieces) > 1 else done[pieces[0]]
-        for name, pieces in plans.items()
-    }
+        return {name: _format_piece(text) for name, text in texts.items()}
+    return {name: _assemble(plan, done) for name, plan in plans.items()}
+
+
+# A module is planned as top-level pieces (joined by two blank lines, as black separates top-level
+# definitions); a large class is one piece made of parts split at its methods (joined by one blank
+# line). Every part after a class's first is formatted inside this stand-in class header.
+Plan = list[list[str]]
+_CLASS_WRAPPER = "class _RoccogenPart:\n"
+
+
+def _plan(text: str, piece_bytes: int) -> Plan:
+    if len(text) < piece_bytes:
+        return [[text]]
+    return [_class_parts(piece, piece_bytes) for piece in _pieces(text, piece_bytes)]
+
+
+def _assemble(plan: Plan, done: dict[str, str]) -> str:
+    if len(plan) == 1 and len(plan[0]) == 1:
+        return done[plan[0][0]]
+    pieces = []
+    for parts in plan:
+        texts = [done[parts[0]]] + [done[p].removeprefix(_CLASS_WRAPPER) for p in parts[1:]]
+        pieces.append("\n".join(t.strip("\n") + "\n" for t in texts))
+    return "\n\n".join(pieces)
+
+
+def _is_stub(node: ast.stmt) -> bool:
+    body = getattr(node, "body", [])
+    return len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and (
+        body[0].value.value is Ellipsis
+    )
+
+
+def _class_parts(piece: str, target: int) -> list[str]:
+    """Split a large top-level class between methods; a lone piece comes back as it is.
+
+    A cut falls only after a method with a real body and before another method (overload stubs
+    stay with what follows them), where black puts exactly one blank line.
+    """
+    if len(piece) < 2 * target or not re.match(r"(?:[#@][^\n]*\n)*class ", piece):
+        return [piece]
+    try:
+        tree = ast.parse(piece)
+    except SyntaxError:
+        return [piece]
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.ClassDef):
+        return [piece]
+    lines = piece.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    members = tree.body[0].body
+    parts: list[str] = []
+    begin = 0
+    for prev, node in itertools.pairwise(members):
+        if not (isinstance(prev, functions) and isinstance(node, functions)) or _is_stub(prev):
+            continue
+        start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+        while start > begin and lines[start - 1].lstrip().startswith("#"):
+            start -= 1
+        if offsets[start] - offsets[begin] >= target:
+            parts.append("".join(lines[begin:start]))
+            begin = start
+    parts.append("".join(lines[begin:]))
+    return [parts[0]] + [_CLASS_WRAPPER + part for part in parts[1:]]
 
 
 def _cache_dir() -> Path | None:
@@ -147,8 +207,8 @@ def _pieces(source: str, target: int) -> list[str]:
 
 def format_in_pieces(source: str, chunk_bytes: int = PIECE_BYTES) -> str:
     """Black, run on pieces of the module, joined as black joins them (for tests)."""
-    pieces = _pieces(source, chunk_bytes)
-    return "\n\n".join(_format_piece(p).strip("\n") + "\n" for p in pieces)
+    plan = [_class_parts(piece, chunk_bytes) for piece in _pieces(source, chunk_bytes)]
+    return _assemble(plan, {part: _format_piece(part) for parts in plan for part in parts})
 
 
 def _section(module: str, level: int) -> int:
