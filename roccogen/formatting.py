@@ -220,11 +220,15 @@ def _section(module: str, level: int) -> int:
     return 1 if top in sys.stdlib_module_names else 2
 
 
-def _name_key(name: str) -> tuple[int, str, str]:
+def _natural(text: str) -> list[tuple[int, int | str]]:
+    return [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", text) if p]
+
+
+def _name_key(name: str) -> tuple[int, list[tuple[int, int | str]], str]:
     # isort's order-by-type: CONSTANTS, then Classes, then functions and variables; each
-    # case-insensitively, as ruff sorts them.
+    # case-insensitively and in natural order (Tick2 before Tick10), as ruff sorts them.
     kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
-    return (kind, name.lower(), name)
+    return (kind, _natural(name.lower()), name)
 
 
 def sort_imports(source: str) -> str:
@@ -269,8 +273,8 @@ def sort_imports_whole(source: str) -> str:
                 froms.setdefault(key, set()).add(text)
     groups: list[list[str]] = []
     for section in range(4):
-        lines = [f"import {name}" for name in sorted(plain.get(section, ()), key=lambda n: (n.lower(), n))]
-        for (sec, level, module), names in sorted(froms.items(), key=lambda kv: (kv[0][2].lower(), kv[0][1])):
+        lines = [f"import {name}" for name in sorted(plain.get(section, ()), key=lambda n: (_natural(n.lower()), n))]
+        for (sec, level, module), names in sorted(froms.items(), key=lambda kv: (_natural(kv[0][2].lower()), kv[0][1])):
             if sec != section:
                 continue
             prefix = f"from {'.' * level}{module} import "

@@ -91,3 +91,10 @@ def docstring(text: str | None) -> str:
         return run
 
     return re.sub(r'"+', quote_run, cleaned)
+
+
+def all_sort_key(name: str) -> tuple[int, list[tuple[int, int | str]]]:
+    """The order ruff wants in ``__all__`` (RUF022): CONSTANTS, Classes, the rest; natural order."""
+    kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
+    parts = re.split(r"(\d+)", name)
+    return kind, [(0, int(p)) if p.isdigit() else (1, p) for p in parts if p]

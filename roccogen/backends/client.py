@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 
 from roccogen.backends.runtime_files import runtime_sources
 from roccogen.ir import Api, Event, Param, StreamEndpoint
-from roccogen.names import is_identifier, py_literal, snake
+from roccogen.names import all_sort_key, is_identifier, py_literal, snake
 from roccogen.templating import render
 
 # Runtime modules: source file in roccogen.runtime → file in the generated package.
@@ -293,13 +293,6 @@ def build_views(api: Api) -> tuple[list[EventView], list[ErrorView], list[Endpoi
     return all_events, all_errors, endpoints
 
 
-def _isort_key(name: str) -> tuple[int, str]:
-    # ruff's isort-style order (RUF022, I001): CONSTANTS, then Classes, then the rest.
-    if name.isupper() and len(name) > 1:
-        return (0, name)
-    return (1, name) if name[:1].isupper() else (2, name)
-
-
 def render_client(api: Api) -> dict[PurePosixPath, str]:
     """Files of the client side, relative to the generated package directory."""
     events, errors, endpoints = build_views(api)
@@ -323,8 +316,8 @@ def render_client(api: Api) -> dict[PurePosixPath, str]:
         errors=errors,
         endpoints=endpoints,
         reexports=REEXPORTS,
-        models=sorted(used, key=_isort_key),
-        exported=sorted(exported, key=_isort_key),
+        models=sorted(used, key=all_sort_key),
+        exported=sorted(exported, key=all_sort_key),
         credential_arg=credential[0],
         credential_label=credential[1],
         api_key_name=py_literal(credential[2]) if credential[2] else None,

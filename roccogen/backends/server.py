@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 
 from roccogen.backends.runtime_files import runtime_sources
 from roccogen.ir import Api, Event, JsonScalar, Param, StreamEndpoint
-from roccogen.names import is_identifier
+from roccogen.names import all_sort_key, is_identifier
 from roccogen.templating import render
 
 # runtime source in the repository → module name in the generated package
@@ -312,19 +312,12 @@ def server_view(api: Api) -> dict[str, object]:
         "direct_models": direct,
         "qualified_models": any(ref.startswith("models.") for ref in model_ref.values()),
         "exports": RUNTIME_EXPORTS,
-        "all_names": sorted(exports, key=_isort_key),
+        "all_names": sorted(exports, key=all_sort_key),
         "challenge": challenge,
         "typing_imports": _typing_imports(endpoints),
         "pydantic_imports": ["BaseModel", "ConfigDict"]
         + (["Field"] if any(p.constraints for ep in endpoints for p in ep.params) else []),
     }
-
-
-def _isort_key(name: str) -> tuple[int, str]:
-    # ruff's RUF022 order: CONSTANTS, then Classes, then the rest.
-    if name.isupper() and len(name) > 1:
-        return (0, name)
-    return (1, name) if name[:1].isupper() else (2, name)
 
 
 def _typing_imports(endpoints: list[EndpointView]) -> list[str]:
