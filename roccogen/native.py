@@ -439,11 +439,12 @@ class _NativeReader:
 
         for name, owner in fixed.items():
             claim(name, owner, "/package")
+        by_name = {s.name: s for s in api.streams}
         for index, stream in enumerate(self.doc.data["streams"]):
-            match = [s for s in api.streams if s.name == stream.get("name")]
-            if not match:
+            found = by_name.get(stream.get("name"))
+            if found is None:
                 continue
-            s = match[0]
+            s = found
             where = f"/streams/{index}/name"
             for suffix in ("Request", "Stream", "Event", "Events"):
                 claim(s.class_name + suffix, f"stream {s.name!r}", where)
