@@ -5,15 +5,16 @@ from __future__ import annotations
 import ast
 import concurrent.futures
 import hashlib
-import itertools
 import multiprocessing
 import os
 import re
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import black
+from black.strings import str_width
 
 # Pinned: never read from the user's configuration, so output is the same everywhere.
 MODE = black.Mode(
@@ -23,96 +24,134 @@ MODE = black.Mode(
     magic_trailing_comma=True,
     preview=False,
 )
+LINE_LENGTH = MODE.line_length
 
-
-# Modules are cut into pieces of about this size at top-level definitions; the pieces of all
-# modules of a package are formatted together, on every core.
-PIECE_BYTES = 48 * 1024
 CACHE_ENV = "ROCCOGEN_CACHE_DIR"
 NO_CACHE_ENV = "ROCCOGEN_NO_CACHE"
+# Below this much source to format, forking workers costs more than it saves.
+_PARALLEL_FROM_BYTES = 96 * 1024
 
 
-def format_python(source: str, *, chunk_bytes: int = PIECE_BYTES) -> str:
-    """Black-formatted source with LF line ends (identical to black on the whole file)."""
-    return format_modules({"module": source}, piece_bytes=chunk_bytes)["module"]
+def format_python(source: str) -> str:
+    """Imports sorted, then black on the whole module (what ``format_modules`` must equal)."""
+    return black.format_str(sort_imports(source.replace("\r\n", "\n")), mode=MODE)
 
 
-def format_modules(sources: dict[str, str], *, piece_bytes: int = PIECE_BYTES) -> dict[str, str]:
-    """Format several modules at once: imports sorted, then black on pieces in parallel."""
-    texts = {name: sort_imports(source.replace("\r\n", "\n")) for name, source in sources.items()}
-    plans = {name: _plan(text, piece_bytes) for name, text in texts.items()}
-    todo = sorted({part for plan in plans.values() for piece in plan for part in piece}, key=len, reverse=True)
-    try:
-        done = _format_all(todo)
-    except black.InvalidInput:
-        # A piece was cut inside a string or bracket: format every module whole instead.
-        return {name: _format_piece(text) for name, text in texts.items()}
-    return {name: _assemble(plan, done) for name, plan in plans.items()}
+def format_modules(sources: dict[str, str], *, foreign: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Format modules, imports sorted first, running black only where it would change something.
+
+    Each module is cut into units (top-level statements, and methods of top-level classes), and
+    only the units black could change are formatted, in one parallel pass. Template output is
+    written in black's layout, so few units need it. Modules in ``foreign`` come from another
+    tool (datamodel-code-generator): any of their units with a string or docstring goes to black
+    too, since their quoting and blank lines are that tool's.
+    """
+    texts = {name: _normalized(source) for name, source in sources.items()}
+    units = {name: _units(text, strict=name in foreign) for name, text in texts.items()}
+    todo = {unit.source for module in units.values() for unit in module if unit.needs_black}
+    done = _format_all(sorted(todo, key=len, reverse=True))
+    result: dict[str, str] = {}
+    for name, module in units.items():
+        if all(done.get(unit.source) is not None for unit in module if unit.needs_black):
+            result[name] = "".join(unit.formatted(done) for unit in module)
+        else:  # a unit was cut inside a string or bracket: format the module whole
+            result[name] = black.format_str(texts[name], mode=MODE)
+    return result
 
 
-# A module is planned as top-level pieces (joined by two blank lines, as black separates top-level
-# definitions); a large class is one piece made of parts split at its methods (joined by one blank
-# line). Every part after a class's first is formatted inside this stand-in class header.
-Plan = list[list[str]]
+def _normalized(source: str) -> str:
+    """LF line ends, imports sorted, one line end at the end of the file (as black leaves it)."""
+    text = sort_imports(source.replace("\r\n", "\n")).rstrip("\n")
+    return text + "\n" if text else ""
+
+
+_TOP_START = re.compile(r"[A-Za-z_@]")
+_METHOD_START = re.compile(r"    (?:def |async def |@)")
+# Every method unit is formatted inside this stand-in class header.
 _CLASS_WRAPPER = "class _RoccogenPart:\n"
 
 
-def _plan(text: str, piece_bytes: int) -> Plan:
-    if len(text) < piece_bytes:
-        return [[text]]
-    return [_class_parts(piece, piece_bytes) for piece in _pieces(text, piece_bytes)]
+def needs_black(text: str, *, strict: bool = False) -> bool:
+    """Whether black could change a unit, long lines aside (``_units`` finds those).
 
-
-def _assemble(plan: Plan, done: dict[str, str]) -> str:
-    if len(plan) == 1 and len(plan[0]) == 1:
-        return done[plan[0][0]]
-    pieces = []
-    for parts in plan:
-        texts = [done[parts[0]]] + [done[p].removeprefix(_CLASS_WRAPPER) for p in parts[1:]]
-        pieces.append("\n".join(t.strip("\n") + "\n" for t in texts))
-    return "\n\n".join(pieces)
-
-
-def _is_stub(node: ast.stmt) -> bool:
-    body = getattr(node, "body", [])
-    return len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and (
-        body[0].value.value is Ellipsis
-    )
-
-
-def _class_parts(piece: str, target: int) -> list[str]:
-    """Split a large top-level class between methods; a lone piece comes back as it is.
-
-    A cut falls only after a method with a real body and before another method (overload stubs
-    stay with what follows them), where black puts exactly one blank line.
+    Templates emit black's layout for lines that fit; what they cannot know is how black
+    normalizes escapes, tabs, trailing spaces and a docstring that starts with a quote. Strict
+    checking (for another tool's output) also sends every unit with a quote or docstring.
     """
-    if len(piece) < 2 * target or not re.match(r"(?:[#@][^\n]*\n)*class ", piece):
-        return [piece]
-    try:
-        tree = ast.parse(piece)
-    except SyntaxError:
-        return [piece]
-    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.ClassDef):
-        return [piece]
-    lines = piece.splitlines(keepends=True)
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
-    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
-    members = tree.body[0].body
-    parts: list[str] = []
-    begin = 0
-    for prev, node in itertools.pairwise(members):
-        if not (isinstance(prev, functions) and isinstance(node, functions)) or _is_stub(prev):
-            continue
-        start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
-        while start > begin and lines[start - 1].lstrip().startswith("#"):
-            start -= 1
-        if offsets[start] - offsets[begin] >= target:
-            parts.append("".join(lines[begin:start]))
-            begin = start
-    parts.append("".join(lines[begin:]))
-    return [parts[0]] + [_CLASS_WRAPPER + part for part in parts[1:]]
+    if "\\" in text or "\t" in text or " \n" in text or '""""' in text:
+        return True
+    return strict and ("'" in text or '"""' in text)
+
+
+def _too_long(line: str) -> bool:
+    if len(line) <= LINE_LENGTH + 1:  # the line end is not counted
+        return not line.isascii() and str_width(line.rstrip("\n")) > LINE_LENGTH
+    return True
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A top-level statement or a method of a top-level class, and the blank lines after it."""
+
+    source: str  # what black formats: a method inside the stand-in class header
+    gap: str
+    in_class: bool
+    needs_black: bool
+
+    def formatted(self, done: dict[str, str | None]) -> str:
+        """The unit as black formats it (or as it is, when black would not change it)."""
+        if not self.needs_black:
+            return self.source + self.gap
+        text = done[self.source] or ""
+        return (text.removeprefix(_CLASS_WRAPPER) if self.in_class else text) + self.gap
+
+
+def _units(text: str, *, strict: bool = False) -> list[Unit]:
+    """Cut a module before each statement that follows a blank line.
+
+    A cut never falls inside a triple-quoted string (quotes are counted per line); a cut in some
+    other string or bracket leaves a unit black cannot parse, and the module is formatted whole.
+    A unit needs black when a line is too long, except inside a docstring: black never splits
+    those, and moves closing quotes only when the closing line is too long.
+    """
+    lines = text.splitlines(keepends=True)
+    starts: list[tuple[int, bool]] = [(0, False)]
+    long_lines: set[int] = set()  # the index in ``starts`` of units with a line black would split
+    in_string = False
+    top_is_class = False
+    for index, line in enumerate(lines):
+        if index and not in_string and lines[index - 1] == "\n":
+            if _TOP_START.match(line):
+                top_is_class = line.startswith(("class ", "@"))
+                starts.append((index, False))
+            elif top_is_class and _METHOD_START.match(line):
+                starts.append((index, True))
+        elif index == 0:
+            top_is_class = line.startswith(("class ", "@"))
+        quotes = line.count('"""')
+        if quotes:
+            stripped = line.strip()
+            if quotes > 2 or not (stripped.startswith('"""') or stripped.endswith('"""')):
+                long_lines.add(len(starts) - 1)  # triple quotes inside a line: not a docstring
+        closing = in_string and quotes % 2 == 1
+        # Inside a docstring only its closing line counts; an opening or one-line one may be long.
+        may_be_long = (in_string and not closing) or (quotes > 0 and not in_string)
+        if not may_be_long and len(line) > LINE_LENGTH // 2 and _too_long(line):
+            long_lines.add(len(starts) - 1)
+        if quotes % 2:
+            in_string = not in_string
+    units = []
+    bounds = zip(starts, starts[1:] + [(len(lines), False)])
+    for number, ((begin, in_class), (end, _)) in enumerate(bounds):
+        stop = end
+        while stop > begin and lines[stop - 1] == "\n":
+            stop -= 1
+        source = "".join(lines[begin:stop])
+        flagged = number in long_lines or needs_black(source, strict=strict)
+        if flagged and in_class:
+            source = _CLASS_WRAPPER + source
+        units.append(Unit(source, "".join(lines[stop:end]), in_class, flagged))
+    return units
 
 
 def _cache_dir() -> Path | None:
@@ -125,10 +164,10 @@ def _cache_dir() -> Path | None:
     return Path(base) / f"black-{mode_key}"
 
 
-def _format_all(pieces: list[str]) -> dict[str, str]:
-    """Black on every piece: from the cache when black already formatted the same text."""
+def _format_all(pieces: list[str]) -> dict[str, str | None]:
+    """Black on every piece (None where black cannot parse it), from the cache when it can."""
     cache = _cache_dir()
-    done: dict[str, str] = {}
+    done: dict[str, str | None] = {}
     keys = {p: hashlib.sha256(p.encode("utf-8")).hexdigest() for p in pieces}
     if cache is not None:
         for piece in pieces:
@@ -138,17 +177,17 @@ def _format_all(pieces: list[str]) -> dict[str, str]:
                 pass
     missing = [p for p in pieces if p not in done]
     workers = max(1, min(os.cpu_count() or 1, 8))
-    if len(missing) > 1 and workers > 1 and sum(map(len, missing)) > 2 * PIECE_BYTES and (
+    if len(missing) > 1 and workers > 1 and sum(map(len, missing)) > _PARALLEL_FROM_BYTES and (
         "fork" in multiprocessing.get_all_start_methods()
     ):
         context = multiprocessing.get_context("fork")
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            results = list(pool.map(_format_piece, missing))
+            results = list(pool.map(_format_or_none, missing))
     else:
-        results = [_format_piece(p) for p in missing]
+        results = [_format_or_none(p) for p in missing]
     for piece, result in zip(missing, results):
         done[piece] = result
-        if cache is not None:
+        if cache is not None and result is not None:
             _store(cache, keys[piece], result)
     return done
 
@@ -164,51 +203,11 @@ def _store(cache: Path, key: str, text: str) -> None:
         pass  # the cache only saves time; never fail a build for it
 
 
-def _format_piece(piece: str) -> str:
-    return black.format_str(piece, mode=MODE)
-
-
-def _is_definition(node: ast.stmt) -> bool:
-    return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-
-
-_DEFINITION = re.compile(r"(?:class |def |async def |@)")
-
-
-def _pieces(source: str, target: int) -> list[str]:
-    """Cut before top-level definitions into pieces of about ``target`` characters.
-
-    A cut falls only where the previous top-level statement is a definition too: black puts
-    exactly two blank lines there, so joining formatted pieces with two blank lines is what black
-    does. Lines are classified by their first column only; a cut inside a string or bracket
-    leaves a piece black cannot parse, which ``_format_all`` detects (it then formats the whole).
-    """
-    lines = source.splitlines(keepends=True)
-    pieces: list[str] = []
-    begin = size = 0
-    prev_is_definition = False
-    for index, line in enumerate(lines):
-        size += len(line)
-        head = line[:1]
-        if not head or head in " \t\n)]}#":
-            continue
-        is_definition = bool(_DEFINITION.match(line))
-        if is_definition and prev_is_definition and size - len(line) >= target:
-            first = index
-            while first > begin and lines[first - 1].lstrip().startswith(("#", "@")):
-                first -= 1  # comments and decorators belong to the definition below them
-            pieces.append("".join(lines[begin:first]))
-            begin, size = first, sum(len(x) for x in lines[first : index + 1])
-        if not line.startswith("@"):
-            prev_is_definition = is_definition
-    pieces.append("".join(lines[begin:]))
-    return pieces
-
-
-def format_in_pieces(source: str, chunk_bytes: int = PIECE_BYTES) -> str:
-    """Black, run on pieces of the module, joined as black joins them (for tests)."""
-    plan = [_class_parts(piece, chunk_bytes) for piece in _pieces(source, chunk_bytes)]
-    return _assemble(plan, {part: _format_piece(part) for parts in plan for part in parts})
+def _format_or_none(piece: str) -> str | None:
+    try:
+        return black.format_str(piece, mode=MODE)
+    except black.InvalidInput:  # a piece cut inside a string or bracket
+        return None
 
 
 def _section(module: str, level: int) -> int:
@@ -243,6 +242,13 @@ def sort_imports(source: str) -> str:
         else:
             return sort_imports_whole(head) + tail
     return sort_imports_whole(source)
+
+
+def _from_import(prefix: str, names: list[str]) -> str:
+    line = prefix + ", ".join(names)
+    if len(line) <= LINE_LENGTH:
+        return line
+    return prefix + "(\n" + "".join(f"    {name},\n" for name in names) + ")"
 
 
 def sort_imports_whole(source: str) -> str:
@@ -280,7 +286,7 @@ def sort_imports_whole(source: str) -> str:
             prefix = f"from {'.' * level}{module} import "
             plain_names = sorted((n for n in names if " as " not in n), key=_name_key)
             if plain_names:
-                lines.append(prefix + ", ".join(plain_names))
+                lines.append(_from_import(prefix, plain_names))
             # Aliased names stay on lines of their own (ruff's combine-as-imports is off).
             lines.extend(prefix + n for n in sorted((n for n in names if " as " in n), key=_name_key))
         if lines:

@@ -64,7 +64,7 @@ def py_literal(value: object) -> str:
             raise ValueError("non-finite number cannot be a literal")
         return repr(float(value))
     if isinstance(value, str):
-        return repr(str(value))
+        return _string_literal(str(value))
     if isinstance(value, (list, tuple)):
         inner = ", ".join(py_literal(v) for v in value)
         return f"({inner},)" if isinstance(value, tuple) and len(value) == 1 else (
@@ -73,6 +73,14 @@ def py_literal(value: object) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{py_literal(str(k))}: {py_literal(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot express {type(value).__name__} as a literal")
+
+
+def _string_literal(text: str) -> str:
+    """``repr`` in black's quote style: double quotes unless they would need more escapes."""
+    source = repr(text)
+    if source[0] == "'" and '"' not in text and "'" not in text:
+        return f'"{source[1:-1]}"'
+    return source
 
 
 def docstring(text: str | None) -> str:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path, PurePosixPath
+from typing import cast
 
 from roccogen.backends.client import RUNTIME_FILES as CLIENT_RUNTIME
 from roccogen.backends.client import render_client
@@ -84,31 +87,88 @@ def _openapi_json(api: Api) -> Files:
 # them to it), so formatting them again would only cost time.
 VERBATIM = frozenset(PurePosixPath(name) for name in (*SERVER_RUNTIME.values(), *CLIENT_RUNTIME.values()))
 
+# datamodel-code-generator's output, checked more strictly before it skips black.
+FOREIGN = frozenset({"models.py"})
+
 BACKENDS: tuple[Callable[[Api], Files], ...] = (render_models, render_server, render_client, _openapi_json)
 
 
-def render_api(api: Api) -> Files:
-    """Every file of the generated package, keyed by path relative to the output directory."""
+def render_api(api: Api, *, parallel: bool = True) -> Files:
+    """Every file of the generated package, keyed by path relative to the output directory.
+
+    With ``parallel``, a spec with many models has them generated in a forked process while
+    this one renders and formats the rest (the output is the same either way).
+    """
+    models_backend, *backends = BACKENDS
+    models_job = _Background(models_backend, api) if parallel and _worth_forking(api) else None
     files: Files = {
         PurePosixPath("__init__.py"): render("package_init.py.jinja", api=api),
         PurePosixPath("py.typed"): "",
     }
-    for backend in BACKENDS:
+    for backend in backends:
         files.update(backend(api))
+    models = models_job.result() if models_job is not None else models_backend(api)
+    files.update(models)
     python = {
         str(rel): text if text.startswith(HEADER) else f"{HEADER}\n{text}"
         for rel, text in files.items()
         if rel.suffix == ".py"
     }
-    formatted = format_modules({k: v for k, v in python.items() if PurePosixPath(k) not in VERBATIM})
-    formatted.update({k: v for k, v in python.items() if PurePosixPath(k) in VERBATIM})
+    formatted = format_modules(
+        {rel: text for rel, text in python.items() if PurePosixPath(rel) not in VERBATIM},
+        foreign=FOREIGN,
+    )
+    formatted.update({rel: text for rel, text in python.items() if PurePosixPath(rel) in VERBATIM})
     return {
         PurePosixPath(api.package) / rel: formatted.get(str(rel), text)
         for rel, text in sorted(files.items())
     }
 
 
-def build_spec(path: Path, display: str | None = None) -> SpecResult:
+# Below this many models, datamodel-code-generator takes less time than forking saves.
+_FORK_FROM_MODELS = 100
+
+
+def _worth_forking(api: Api) -> bool:
+    return len(api.models) >= _FORK_FROM_MODELS and "fork" in multiprocessing.get_all_start_methods()
+
+
+class _Background:
+    """``backend(api)`` in a forked process; ``result()`` returns it or raises what it raised."""
+
+    def __init__(self, backend: Callable[[Api], Files], api: Api) -> None:
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(target=self._run, args=(backend, api, send), daemon=True)
+        self._process.start()
+        send.close()
+
+    @staticmethod
+    def _run(backend: Callable[[Api], Files], api: Api, send: Connection) -> None:
+        try:
+            outcome: tuple[bool, object] = (True, backend(api))
+        except Exception as exc:  # noqa: BLE001  (handed to the parent, which raises it)
+            outcome = (False, exc)
+        try:
+            send.send(outcome)
+        except Exception as exc:  # noqa: BLE001  (an exception that does not pickle)
+            send.send((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+        send.close()
+
+    def result(self) -> Files:
+        try:
+            ok, value = self._receive.recv()
+        except EOFError:
+            raise RuntimeError("the models process ended without a result") from None
+        finally:
+            self._receive.close()
+            self._process.join()
+        if not ok:
+            raise value if isinstance(value, BaseException) else RuntimeError(str(value))
+        return cast(Files, value)
+
+
+def build_spec(path: Path, display: str | None = None, *, parallel: bool = True) -> SpecResult:
     """One spec through every stage; never raises for a bad spec."""
     name = display if display is not None else str(path)
     result = SpecResult(name)
@@ -116,7 +176,7 @@ def build_spec(path: Path, display: str | None = None) -> SpecResult:
     if result.api is None or not result.ok:
         return result
     try:
-        result.files = render_api(result.api)
+        result.files = render_api(result.api, parallel=parallel)
     except ModelGenerationError as exc:
         result.diagnostics.append(
             Diagnostic(name, 1, 1, "error", "RG020", f"models could not be generated: {exc}", "/models")

@@ -77,12 +77,18 @@ class ParamView:
     default: str | None  # Python source of the default, or None when required
     description: str | None
 
+    @property
+    def entry(self) -> str:
+        """``"wire-name": py_name``, as the request's dict of this parameter's location holds it."""
+        return f"{self.wire}: {self.py_name}"
+
 
 @dataclass(frozen=True)
 class EventView:
     """One event class."""
 
     class_name: str
+    wire: str  # the SSE event name
     name: str  # Python literal of the SSE event name
     key: str  # Python literal of the name handlers are registered under
     sentinel: str | None  # Python literal of a sentinel terminal's data
@@ -193,6 +199,7 @@ def _event_view(event: Event, class_name: str, key: str) -> EventView:
         parse = f"_rt.json_model({data_type})"
     return EventView(
         class_name=class_name,
+        wire=event.name,
         name=py_literal(event.name),
         key=py_literal(key),
         sentinel=py_literal(event.sentinel) if event.sentinel is not None else None,

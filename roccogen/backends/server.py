@@ -12,8 +12,8 @@ from pathlib import PurePosixPath
 
 from roccogen.backends.runtime_files import runtime_sources
 from roccogen.ir import Api, Event, JsonScalar, Param, StreamEndpoint
-from roccogen.names import all_sort_key, is_identifier
-from roccogen.templating import render
+from roccogen.names import all_sort_key, is_identifier, py_literal
+from roccogen.templating import Call, render
 
 # runtime source in the repository → module name in the generated package
 RUNTIME_FILES = {
@@ -77,6 +77,12 @@ class ParamView:
     default: JsonScalar
     description: str | None
 
+    @property
+    def spec_call(self) -> Call:
+        """The runtime ``ParamSpec`` of this parameter, as source."""
+        fields = (self.name, self.location, self.field, self.key, self.type)
+        return Call("_server_runtime.ParamSpec(", tuple(py_literal(f) for f in fields), ")")
+
 
 @dataclass(frozen=True)
 class EventView:
@@ -89,6 +95,13 @@ class EventView:
     data_type: str  # ``model`` or ``str``
     role: str
     description: str | None
+
+    @property
+    def kind_call(self) -> Call:
+        """The runtime ``EventKind`` of this event, as source."""
+        args = (py_literal(self.key), py_literal(self.name), f"named={self.named}")
+        model, role = self.model or "None", py_literal(self.role)
+        return Call("_server_runtime.EventKind(", (*args, f"model={model}", f"role={role}"), ")")
 
 
 @dataclass(frozen=True)
