@@ -171,24 +171,25 @@ class _NativeReader:
         for i, spec in enumerate(raw):
             pointer = f"/streams/{i}"
             name = spec["name"]
-            if name in names:
+            # A stream with a bad name is still checked whole, so one run reports everything.
+            named_ok = name not in names
+            if not named_ok:
                 self.error("RG005", f"duplicate stream name {name!r} (first at {names[name]})", pointer + "/name")
-                continue
-            names[name] = self._where(pointer + "/name")
+            names.setdefault(name, self._where(pointer + "/name"))
             py = snake(name)
             if not py:
                 self.error("RG011", f"stream name {name!r} has no letters or digits to build a Python name from", pointer + "/name")
-                continue
-            if py in py_names:
+                named_ok, py = False, "stream"
+            elif named_ok and py in py_names:
                 self.error("RG012", f"stream names {py_names[py]!r} and {name!r} both become {py!r}", pointer + "/name")
-                continue
-            py_names[py] = name
+                named_ok = False
+            py_names.setdefault(py, name)
             route = (spec["method"], re.sub(r"\{[^}]*\}", "{}", spec["path"]))
             if route in routes:
                 self.error("RG006", f"{spec['method']} {spec['path']} is already declared by stream {routes[route]!r}", pointer + "/path")
-            routes[route] = name
+            routes.setdefault(route, name)
             stream = self._stream(spec, pointer, name, py)
-            if stream is not None:
+            if stream is not None and named_ok:
                 out.append(stream)
         return out
 
@@ -380,6 +381,8 @@ class _NativeReader:
         def make(raw: dict[str, Any], where: str, role: str) -> Event | None:
             named = "name" in raw
             name = raw["name"] if named else UNNAMED_EVENT
+            data = raw["data"]  # checked first: a bad name below does not hide a bad model
+            model = None if data == STRING_DATA else self._model_ref(data, where + "/data")
             if named:
                 bad = [c for c in _FORBIDDEN_IN_EVENT_NAME if c in name]
                 if not name:
@@ -407,8 +410,6 @@ class _NativeReader:
                 self.error("RG012", f"event names {py_seen[py]!r} and {name!r} both become {py!r}", where + "/name")
                 return None
             py_seen[py] = name
-            data = raw["data"]
-            model = None if data == STRING_DATA else self._model_ref(data, where + "/data")
             if data != STRING_DATA and model is None:
                 return None
             return Event(name, named, py, pascal(name) + "Event", model, role, raw.get("description"))  # type: ignore[arg-type]
