@@ -11,9 +11,8 @@ from typing import Any
 
 import jinja2
 
+from roccogen.formatting import LINE_LENGTH
 from roccogen.names import docstring, py_literal
-
-LINE_LENGTH = 100  # black's, as pinned in roccogen.formatting
 
 
 @dataclass(frozen=True)
