@@ -182,7 +182,8 @@ def _format_all(pieces: list[str]) -> dict[str, str | None]:
     ):
         context = multiprocessing.get_context("fork")
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            results = list(pool.map(_format_or_none, missing))
+            chunk = max(1, len(missing) // (4 * workers))  # many small units: fewer round trips
+            results = list(pool.map(_format_or_none, missing, chunksize=chunk))
     else:
         results = [_format_or_none(p) for p in missing]
     for piece, result in zip(missing, results):
