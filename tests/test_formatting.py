@@ -151,3 +151,25 @@ def test_runtime_modules_are_already_formatted():
     for path in sources.values():
         text = f"{HEADER}\n{path.read_text(encoding='utf-8')}"
         assert format_python(text) == text, f"{path.name} is not black-clean; run black on it"
+
+
+def test_models_made_in_a_forked_process_are_the_same(synth_spec_file: Path) -> None:
+    api, _ = load_api(synth_spec_file)
+    assert api is not None and len(api.models) >= 100  # enough for the forked path
+    assert build_spec(synth_spec_file).files == build_spec(synth_spec_file, parallel=False).files
+
+
+def test_a_model_failure_in_the_forked_process_is_a_diagnostic(
+    synth_spec_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import roccogen.pipeline as pipeline
+    from roccogen.backends.models import ModelGenerationError
+
+    def failing(api: object) -> dict[PurePosixPath, str]:
+        raise ModelGenerationError("schema X cannot be generated")
+
+    monkeypatch.setattr(pipeline, "BACKENDS", (failing, *pipeline.BACKENDS[1:]))
+    result = build_spec(synth_spec_file)
+    assert not result.ok and not result.files
+    assert [d.code for d in result.diagnostics] == ["RG020"]
+    assert "schema X cannot be generated" in result.diagnostics[0].message
