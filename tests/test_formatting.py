@@ -162,7 +162,7 @@ def test_models_made_in_a_forked_process_are_the_same(synth_spec_file: Path) -> 
 def test_a_model_failure_in_the_forked_process_is_a_diagnostic(
     synth_spec_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import roccogen.pipeline as pipeline
+    from roccogen import pipeline
     from roccogen.backends.models import ModelGenerationError
 
     def failing(api: object) -> dict[PurePosixPath, str]:
