@@ -42,7 +42,6 @@ STAGES = (
     "write",
     "other",
 )
-FORMATTERS = ("format_python", "format_modules")  # whichever the pipeline calls
 CACHE_ENV = "ROCCOGEN_CACHE_DIR"  # the generator caches black's output per piece here
 
 
@@ -68,8 +67,7 @@ class StageClock:
     def installed(self) -> Iterator[StageClock]:
         """Patch the pipeline's stage functions with timed ones; restore them after."""
         # setattr: the pipeline calls these through its module globals, which is what we time.
-        formatters = [n for n in FORMATTERS if hasattr(pipeline, n)]
-        saved = {n: getattr(pipeline, n) for n in ("load_api", "BACKENDS", *formatters)}
+        saved = {n: getattr(pipeline, n) for n in ("load_api", "BACKENDS", "format_modules")}
         names = ("models", "server", "client", "openapi")
         setattr(pipeline, "load_api", self.wrap("load + IR", saved["load_api"]))  # noqa: B010
         setattr(  # noqa: B010
@@ -77,8 +75,7 @@ class StageClock:
             "BACKENDS",
             tuple(self.wrap(n, fn) for n, fn in zip(names, saved["BACKENDS"], strict=True)),
         )
-        for name in formatters:
-            setattr(pipeline, name, self.wrap("format", saved[name]))
+        setattr(pipeline, "format_modules", self.wrap("format", saved["format_modules"]))  # noqa: B010
         try:
             yield self
         finally:
